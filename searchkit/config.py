@@ -1,0 +1,45 @@
+"""One configuration object. Precedence: command-line flag > environment variable > default.
+
+The values actually used are written into each index's manifest, and an index whose
+manifest disagrees with the running configuration is refused (see store.py).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "m3e-small"
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    max_chars: int = 500  # m3e-small reads 512 tokens; ~1 token per Han character
+    min_chars: int = 120  # shorter neighbouring sections of one speech are merged
+    version: int = 1  # bump when the chunking rules change so old indexes are rebuilt
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("indexes/default")
+    # A name resolved by embedding.resolve_model_path ("m3e-small") or a local folder.
+    model: str = DEFAULT_MODEL
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+
+    @classmethod
+    def from_env(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
+                 model: str | None = None) -> "Settings":
+        """Build settings from flags (if given), else SEARCHKIT_* variables, else defaults."""
+        env = os.environ
+        return cls(
+            corpus_dir=Path(corpus_dir or env.get("SEARCHKIT_CORPUS") or cls.corpus_dir),
+            index_dir=Path(index_dir or env.get("SEARCHKIT_INDEX") or cls.index_dir),
+            model=model or env.get("SEARCHKIT_MODEL") or cls.model,
+        )
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def chunking_dict(self) -> dict:
+        return asdict(self.chunking)
