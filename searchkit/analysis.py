@@ -1,0 +1,189 @@
+"""Chinese text analysis for the keyword index: jieba tokens for Whoosh.
+
+Three token streams, one per index field (see keyword_index.py):
+- words: jieba's precise segmentation with *sequential* positions, so phrase queries work
+  (jieba.analyse.ChineseAnalyzer stores character offsets as positions and mixes in
+  overlapping search-mode tokens, which breaks phrases);
+- subwords: jieba search mode, i.e. every word plus the shorter dictionary words inside
+  each compound (招商, 引资 in 招商引资), a recall aid so a compound query term never has
+  to match in full;
+- bigrams: overlapping Han character bigrams with positions, which make quoted phrases
+  exact substring matches whatever jieba does with the surrounding context.
+The jieba tokenizer is a private instance with the domain dictionary in data/userdict.txt;
+it loads on first use (about a second), never at import time.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from whoosh.analysis import Token, Tokenizer
+
+USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
+HMM = False  # HMM guesses new words differently in different contexts; off keeps query and index cuts alike
+
+# A token is kept if it holds a letter, digit or Han character; punctuation and spaces are dropped.
+_WORDLIKE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+(?:[.%][0-9A-Za-z]+)*")
+
+# Function words that carry no topic; removed from *queries* (not from the index, so phrases still line up).
+QUERY_STOPWORDS = frozenset(
+    "的 了 和 与 及 以及 或 是 在 对 把 被 为 等 中 上 下 要 也 都 就 而 并 又 着 啊 吗 呢 吧 个 之 其 "
+    "我们 你们 他们 这 那 这个 那个 一个 什么 怎么 如何 哪些 哪里 有 没有 关于 方面 进行 通过".split()
+)
+
+_lock = threading.Lock()
+_tokenizer = None
+
+
+def user_dict_hash() -> str:
+    return hashlib.sha256(USER_DICT.read_bytes()).hexdigest()[:16]
+
+
+def analyzer_settings() -> dict:
+    """What the manifest records: an index cut with other settings must be rebuilt."""
+    return {"tokenizer": "jieba", "jieba_version": _jieba_version(), "hmm": HMM,
+            "user_dict_sha256": user_dict_hash(), "analysis_version": 1}
+
+
+def _jieba_version() -> str:
+    from importlib.metadata import version
+
+    return version("jieba")
+
+
+def jieba_tokenizer():
+    """The shared jieba.Tokenizer with the domain dictionary (loaded once per process)."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tok = jieba.Tokenizer()
+                tok.initialize()
+                tok.load_userdict(str(USER_DICT))
+                _tokenizer = tok
+    return _tokenizer
+
+
+def words(text: str) -> list[tuple[str, int, int]]:
+    """Precise-mode words as (word, start, end), punctuation and spaces dropped, lowercased."""
+    out = []
+    for word, start, end in jieba_tokenizer().tokenize(text, mode="default", HMM=HMM):
+        if _WORDLIKE.search(word):
+            out.append((word.strip().lower(), start, end))
+    return out
+
+
+@lru_cache(maxsize=65536)
+def subwords_of(word: str) -> tuple[str, ...]:
+    """Dictionary words of 2+ characters strictly inside `word` (jieba's search-mode pieces)."""
+    if len(word) <= 2:
+        return ()
+    freq = jieba_tokenizer().FREQ
+    pieces = []
+    for n in (2, 3):
+        for i in range(len(word) - n + 1):
+            piece = word[i:i + n]
+            if piece != word and freq.get(piece):
+                pieces.append(piece)
+    return tuple(pieces)
+
+
+def bigrams(text: str) -> Iterator[tuple[str, int, int, int]]:
+    """Han character bigrams (and latin/number words) as (gram, position, start, end).
+
+    A run of Han characters yields its overlapping bigrams (a lone character yields itself);
+    positions jump by two between runs so no phrase can match across punctuation.
+    """
+    pos = 0
+    for match in _HAN_RUN.finditer(text.lower()):
+        run, base = match.group(0), match.start()
+        if not ("\u3400" <= run[0] <= "\uffff"):
+            yield run, pos, base, match.end()
+            pos += 2
+            continue
+        if len(run) == 1:
+            yield run, pos, base, base + 1
+        for i in range(len(run) - 1):
+            yield run[i:i + 2], pos, base + i, base + i + 2
+            pos += 1
+        pos += 2
+
+
+class _StreamTokenizer(Tokenizer):
+    """Base for our tokenizers: turns (text, pos, start, end) tuples into Whoosh tokens."""
+
+    def _tuples(self, value: str):
+        raise NotImplementedError
+
+    def __call__(self, value: str, positions: bool = False, chars: bool = False,
+                 keeporiginal: bool = False, removestops: bool = True, start_pos: int = 0,
+                 start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:  # Whoosh asks for the raw value as one token (e.g. for ID-like use)
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        for text, pos, start, end in self._tuples(value):
+            token.original = token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+class WordTokenizer(_StreamTokenizer):
+    """jieba precise mode, positions 0, 1, 2, ... (one per kept word)."""
+
+    def _tuples(self, value):
+        for pos, (word, start, end) in enumerate(words(value)):
+            yield word, pos, start, end
+
+
+class SubwordTokenizer(_StreamTokenizer):
+    """jieba search mode: every word plus the pieces inside compounds, at the word's position.
+
+    Queried with a compound's pieces, this field matches passages that use the pieces on
+    their own (招商 for 招商引资), so a compound query term is never mandatory in full.
+    """
+
+    def _tuples(self, value):
+        for pos, (word, start, end) in enumerate(words(value)):
+            yield word, pos, start, end
+            for piece in subwords_of(word):
+                offset = word.find(piece)
+                yield piece, pos, start + offset, start + offset + len(piece)
+
+
+class BigramTokenizer(_StreamTokenizer):
+    def _tuples(self, value):
+        return bigrams(value)
+
+
+def word_analyzer():
+    return WordTokenizer()
+
+
+def subword_analyzer():
+    return SubwordTokenizer()
+
+
+def bigram_analyzer():
+    return BigramTokenizer()

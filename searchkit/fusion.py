@@ -1,0 +1,92 @@
+"""Merging ranked lists from the keyword and vector sides. Pure functions, no I/O.
+
+Each input list is [(doc_id, score), ...] best first. Every fused result keeps the rank
+and score it had in each input, so a hit can say why it is where it is.
+
+- reciprocal_rank_fusion: score = sum_i w_i / (k + rank_i). Uses ranks only.
+- convex_combination: score = sum_i w_i * norm_i(score_i), with each list normalised by
+  a theoretical lower bound and its observed top ("TM2C2" in Bruch et al. 2023, "An
+  Analysis of Fusion Functions for Hybrid Retrieval"): unlike plain min-max it does not
+  stretch a weak list's noise to fill [0, 1].
+Ties are broken by the best rank in any list, then by list order, then by doc id, so the
+output is deterministic for the same input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Hashable, Mapping, Sequence
+
+Ranked = Sequence[tuple[Hashable, float]]
+
+
+@dataclass
+class Fused:
+    doc_id: Hashable
+    score: float
+    ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each list it appears in
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def _collect(lists: Mapping[str, Ranked]) -> dict[Hashable, Fused]:
+    fused: dict[Hashable, Fused] = {}
+    for name, ranked in lists.items():
+        seen = set()
+        for rank, (doc_id, score) in enumerate(ranked, start=1):
+            if doc_id in seen:  # a list naming a doc twice counts its first (best) place
+                continue
+            seen.add(doc_id)
+            item = fused.setdefault(doc_id, Fused(doc_id, 0.0))
+            item.ranks[name] = rank
+            item.scores[name] = float(score)
+    return fused
+
+
+def _ordered(fused: dict[Hashable, Fused], lists: Mapping[str, Ranked]) -> list[Fused]:
+    names = list(lists)
+
+    def key(item: Fused):
+        best = min(item.ranks.values())
+        first_list = min(names.index(n) for n, r in item.ranks.items() if r == best)
+        return (-item.score, best, first_list, str(item.doc_id))
+
+    return sorted(fused.values(), key=key)
+
+
+def reciprocal_rank_fusion(lists: Mapping[str, Ranked], k: float = 60.0,
+                           weights: Mapping[str, float] | None = None) -> list[Fused]:
+    if k < 0:
+        raise ValueError("k must be >= 0")
+    fused = _collect(lists)
+    for item in fused.values():
+        item.score = sum((weights or {}).get(name, 1.0) / (k + rank) for name, rank in item.ranks.items())
+    return _ordered(fused, lists)
+
+
+def normalize_scores(ranked: Ranked, lower_bound: float | None = None) -> dict[Hashable, float]:
+    """Map scores to [0, 1]: (s - lower) / (top - lower); lower defaults to the list's minimum.
+
+    A list whose scores are all equal maps to 1.0 (no division by zero).
+    """
+    if not ranked:
+        return {}
+    scores = [s for _, s in ranked]
+    top = max(scores)
+    low = min(scores) if lower_bound is None else lower_bound
+    span = top - low
+    out = {}
+    for doc_id, s in ranked:
+        if doc_id not in out:
+            out[doc_id] = 1.0 if span <= 0 else max(0.0, (s - low) / span)
+    return out
+
+
+def convex_combination(lists: Mapping[str, Ranked], weights: Mapping[str, float],
+                       lower_bounds: Mapping[str, float | None] | None = None) -> list[Fused]:
+    """Weighted sum of normalised scores; a doc missing from a list gets 0 from it."""
+    fused = _collect(lists)
+    for name, ranked in lists.items():
+        normalized = normalize_scores(ranked, (lower_bounds or {}).get(name))
+        weight = weights.get(name, 0.0)
+        for doc_id, value in normalized.items():
+            fused[doc_id].score += weight * value
+    return _ordered(fused, lists)

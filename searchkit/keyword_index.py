@@ -1,0 +1,174 @@
+"""The keyword side: a Whoosh index over jieba tokens, scored with BM25F.
+
+Fields (analysers in analysis.py):
+- words: the passage, jieba precise words, positions for phrases;
+- context: speech title + heading path, same analyser, boosted (a section's heading says
+  what all of its text is about);
+- subwords: pieces of compound words, a weak recall aid;
+- bigrams: Han character bigrams with positions, for exact quoted phrases and for terms
+  that jieba cuts differently in context than in the query.
+Only the integer doc id (shared with the vector index) and the file key are stored:
+passages themselves live in the metadata store.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from whoosh import fields, index, query as wq, scoring
+
+from . import analysis
+from .models import Chunk
+from .query import ParsedQuery
+
+
+@dataclass(frozen=True)
+class KeywordWeights:
+    """Query-time boosts of each field relative to `words` (tuned with `searchkit eval`)."""
+
+    words: float = 1.0
+    context: float = 0.6
+    subwords: float = 0.3
+    bigrams: float = 0.5
+    coord: float = 0.5  # Or(scale=...): a passage matching more of the query's terms scores higher
+    k1: float = 1.2
+    b: float = 0.75
+
+
+def schema() -> fields.Schema:
+    return fields.Schema(
+        doc_id=fields.ID(stored=True, unique=True),
+        file_key=fields.ID(stored=False),
+        words=fields.TEXT(analyzer=analysis.word_analyzer(), phrase=True),
+        context=fields.TEXT(analyzer=analysis.word_analyzer(), phrase=False),
+        subwords=fields.TEXT(analyzer=analysis.subword_analyzer(), phrase=False),
+        bigrams=fields.TEXT(analyzer=analysis.bigram_analyzer(), phrase=True),
+    )
+
+
+def context_text(chunk: Chunk) -> str:
+    return "\n".join((chunk.title, *chunk.heading))
+
+
+class KeywordIndex:
+    def __init__(self, path: Path, weights: KeywordWeights | None = None):
+        self.path = Path(path)
+        self.weights = weights or KeywordWeights()
+        self._ix = None
+
+    # -- writing -------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path) -> "KeywordIndex":
+        Path(path).mkdir(parents=True, exist_ok=True)
+        index.create_in(str(path), schema())
+        return cls(path)
+
+    def update(self, remove_file_keys: Iterable[str], add: Sequence[tuple[int, str, Chunk]],
+               progress=None) -> None:
+        """Delete every passage of the given files, then add (doc_id, file_key, chunk) rows."""
+        ix = self._open()
+        writer = ix.writer(limitmb=256)
+        try:
+            for key in remove_file_keys:
+                writer.delete_by_term("file_key", key)
+            for doc_id, file_key, chunk in add:
+                writer.add_document(doc_id=str(doc_id), file_key=file_key, words=chunk.text,
+                                    context=context_text(chunk), subwords=chunk.text, bigrams=chunk.text)
+                if progress:
+                    progress(1)
+            writer.commit(optimize=False)
+        except BaseException:
+            writer.cancel()
+            raise
+        self._ix = None  # reopen to see the commit
+
+    # -- reading -------------------------------------------------------------------------
+    def _open(self):
+        if self._ix is None:
+            self._ix = index.open_dir(str(self.path))
+        return self._ix
+
+    def doc_count(self) -> int:
+        return self._open().doc_count()
+
+    def build_query(self, parsed: ParsedQuery) -> wq.Query | None:
+        """Terms mean "about all of these" (OR with a coordination bonus); phrases are required."""
+        w = self.weights
+        term_queries = [q for q in (self._term_query(t) for t in parsed.terms) if q is not None]
+        phrase_filters = [self._exact(p) for p in parsed.phrases]
+        phrase_filters = [q for q in phrase_filters if q is not None]
+        scored = term_queries + [self._term_query(p) for p in parsed.phrases]
+        scored = [q for q in scored if q is not None]
+        if not scored:
+            return None
+        ranking = scored[0] if len(scored) == 1 else wq.Or(scored, scale=w.coord)
+        if phrase_filters:
+            return wq.And([*phrase_filters, ranking])
+        return ranking
+
+    def _term_query(self, term: str) -> wq.Query | None:
+        """One typed term, scored across fields: exact words, context, bigrams, sub-words."""
+        w = self.weights
+        tokens = [word for word, _, _ in analysis.words(term)]
+        content = [t for t in tokens if t not in analysis.QUERY_STOPWORDS] or tokens
+        if not content:
+            return None
+        parts: list[wq.Query] = [
+            _sequence("words", content, w.words),
+            wq.Or([wq.Term("context", t) for t in content], boost=w.context),
+        ]
+        grams = [g for g, _, _, _ in analysis.bigrams(term)]
+        if grams and w.bigrams > 0:
+            parts.append(_sequence("bigrams", grams, w.bigrams))
+        pieces = [p for t in content for p in analysis.subwords_of(t)]
+        if pieces and w.subwords > 0:
+            parts.append(wq.Or([wq.Term("subwords", p) for p in pieces], boost=w.subwords))
+        return wq.Or(parts)
+
+    def _exact(self, phrase: str) -> wq.Query | None:
+        grams = [g for g, _, _, _ in analysis.bigrams(phrase)]
+        return _sequence("bigrams", grams, 0.0) if grams else None
+
+    def search(self, parsed: ParsedQuery, limit: int) -> list[tuple[int, float]]:
+        return self.search_query(self.build_query(parsed), limit)
+
+    def search_weighted_terms(self, weighted: Sequence[tuple[str, float]], limit: int) -> list[tuple[int, float]]:
+        """A bag of (word, weight) pairs, e.g. the key words of a pasted paragraph."""
+        if not weighted:
+            return []
+        w = self.weights
+        parts = []
+        for word, weight in weighted:
+            parts.append(wq.Term("words", word, boost=weight * w.words))
+            parts.append(wq.Term("context", word, boost=weight * w.context))
+        return self.search_query(wq.Or(parts), limit)
+
+    def search_query(self, q: wq.Query | None, limit: int) -> list[tuple[int, float]]:
+        if q is None or limit <= 0:
+            return []
+        w = self.weights
+        with self._open().searcher(weighting=scoring.BM25F(B=w.b, K1=w.k1)) as searcher:
+            results = searcher.search(q, limit=limit)
+            return [(int(hit["doc_id"]), float(hit.score)) for hit in results]
+
+    def idf(self, words: Iterable[str]) -> dict[str, float]:
+        """Inverse document frequency of words in the `words` field (0 for unknown words)."""
+        import math
+
+        reader = self._open().reader()
+        try:
+            n = max(reader.doc_count(), 1)
+            out = {}
+            for word in words:
+                df = reader.doc_frequency("words", word)
+                out[word] = math.log(1 + (n - df + 0.5) / (df + 0.5)) if df else 0.0
+            return out
+        finally:
+            reader.close()
+
+
+def _sequence(field_name: str, tokens: Sequence[str], boost: float) -> wq.Query:
+    if len(tokens) == 1:
+        return wq.Term(field_name, tokens[0], boost=boost)
+    return wq.Phrase(field_name, list(tokens), slop=1, boost=boost)

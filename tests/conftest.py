@@ -1,0 +1,92 @@
+"""Shared fixtures: a small deterministic fake embedder and a tiny corpus.
+
+The fake embedder hashes character bigrams into a 64-dimensional vector, so texts that
+share words are close: vector search behaves sensibly without loading a model.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from searchkit.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CORPUS = ROOT / "corpus"
+
+
+class FakeEmbedder:
+    """Same interface as SentenceTransformerEmbedder: name, dimension, encode()."""
+
+    name = "fake-bigram-64"
+    dimension = 64
+
+    def __init__(self):
+        self.encoded: list[str] = []  # every text it was asked to embed, for assertions
+
+    def encode(self, texts, progress=None):
+        self.encoded.extend(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            chars = "".join(ch for ch in text if not ch.isspace())
+            for i in range(max(len(chars) - 1, 1)):
+                gram = chars[i:i + 2]
+                bucket = int.from_bytes(hashlib.md5(gram.encode()).digest()[:4], "little")
+                out[row, bucket % self.dimension] += 1.0 if bucket & 1 << 31 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        if progress:
+            progress(len(texts))
+        return out / norms
+
+
+SPEECH_A = """在全市招商引资工作会议上的讲话
+同志们：
+今天召开会议，主要是总结去年招商引资工作，部署今年任务。
+一、充分肯定招商引资取得的成绩
+去年全市新签约项目一百二十个，到位资金大幅增长，招商引资工作取得明显成效。
+二、精准施策，强化招商引资措施
+（一）创新招商方式。要坚持以商招商、产业链招商，落实招商引资优惠政策，完善项目跟踪服务措施。
+（二）优化营商环境。深化放管服改革，推行一企一策，让企业办事更便利。
+三、加强组织领导
+各级各部门要压实责任，确保各项任务落到实处。
+"""
+
+SPEECH_B = """在全县经济运行分析会上的讲话
+同志们：
+一、上半年经济运行总体平稳
+上半年全县地区生产总值增长百分之六，实现“双过半”目标，固定资产投资稳步增长。
+二、下半年重点工作
+一是抓好项目建设。重点项目要加快进度，确保早日投产达效。
+二是抓好安全生产。要全面排查隐患，坚决遏制重大事故发生。
+三是抓好民生保障。按时足额发放农民工工资，解决拖欠问题。
+"""
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def small_corpus(tmp_path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(SPEECH_A, encoding="utf-8")
+    (corpus / "b.txt").write_text(SPEECH_B, encoding="utf-8")
+    return corpus
+
+
+@pytest.fixture
+def settings(tmp_path, small_corpus) -> Settings:
+    return Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", model=FakeEmbedder.name)
+
+
+@pytest.fixture
+def built(settings, fake_embedder):
+    from searchkit.indexer import build_index
+
+    report = build_index(settings, embedder=fake_embedder)
+    return settings, report

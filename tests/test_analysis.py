@@ -1,0 +1,70 @@
+from searchkit import analysis
+from searchkit.keyword_index import KeywordIndex
+from searchkit.models import Chunk
+from searchkit.query import parse_query
+
+
+def test_word_positions_are_sequential():
+    positions = [t.pos for t in analysis.WordTokenizer()("招商引资措施要落实，实现“双过半”", positions=True)]
+    assert positions == list(range(len(positions)))
+    texts = [t.text for t in analysis.WordTokenizer()("招商引资措施要落实，实现“双过半”")]
+    assert "招商引资" in texts and "双过半" in texts  # domain dictionary keeps them whole
+
+
+def test_domain_terms_kept_whole():
+    for term in ("营商环境", "专项债券", "双过半", "开门红", "招商引资", "高质量发展"):
+        assert [w for w, _, _ in analysis.words(f"推动{term}工作")].count(term) == 1, term
+
+
+def test_subwords_are_pieces_of_compounds():
+    pieces = [(t.text, t.pos) for t in analysis.SubwordTokenizer()("招商引资", positions=True)]
+    assert pieces[0] == ("招商引资", 0) and ("招商", 0) in pieces and ("引资", 0) in pieces
+
+
+def test_bigrams_do_not_cross_punctuation():
+    grams = list(analysis.bigrams("双过，过半"))
+    positions = {g: p for g, p, _, _ in grams}
+    assert positions["过半"] - positions["双过"] > 1  # a phrase 双过半 cannot match here
+
+
+def _index(tmp_path, texts):
+    ix = KeywordIndex.create(tmp_path / "kw")
+    ix.update([], [(i, f"f{i}", Chunk(f"c{i}", f"s{i}.txt", "标题", (), t)) for i, t in enumerate(texts)])
+    return ix
+
+
+def test_quoted_phrase_finds_compound_and_only_exact(tmp_path):
+    ix = _index(tmp_path, ["确保实现双过半目标任务", "上半年过半数指标双向增长", "招商引资工作取得成效"])
+    hits = ix.search(parse_query('"双过半"'), 10)
+    assert [d for d, _ in hits] == [0]
+    assert [d for d, _ in ix.search(parse_query('"招商引资"'), 10)] == [2]
+
+
+def test_compound_query_term_is_not_mandatory_in_every_part(tmp_path):
+    # A passage that only says 招商 still matches the query 招商引资 through sub-words,
+    # but ranks below a passage holding the whole compound.
+    ix = _index(tmp_path, ["扎实开展招商工作", "招商引资工作取得成效", "农业生产稳定"])
+    ranked = [d for d, _ in ix.search(parse_query("招商引资"), 10)]
+    assert ranked[:2] == [1, 0] and 2 not in ranked
+
+
+def test_two_terms_prefer_passages_about_both(tmp_path):
+    ix = _index(tmp_path, ["招商引资工作会议", "落实各项措施", "完善招商引资措施，落实优惠政策"])
+    ranked = [d for d, _ in ix.search(parse_query("招商引资 措施"), 10)]
+    assert ranked[0] == 2 and set(ranked) == {0, 1, 2}
+
+
+def test_query_syntax_characters_are_text(tmp_path):
+    ix = _index(tmp_path, ["招商 AND 引资", "其他内容"])
+    for q in ["AND", "OR NOT", '"unbalanced', "(招商", "招*", "a:b", "x~2^3", "招商 AND"]:
+        ix.search(parse_query(q), 5)  # must not raise
+    assert [d for d, _ in ix.search(parse_query("AND"), 5)] == [0]
+
+
+def test_punctuation_only_query_is_a_clean_error():
+    import pytest
+    from searchkit.errors import InputError
+
+    for q in ["", "   ", "？", "“”", '""']:
+        with pytest.raises(InputError):
+            parse_query(q)
