@@ -47,6 +47,21 @@ def resolve_model_path(model: str) -> Path:
     )
 
 
+# Extra embedders by name (e.g. a test's fake, or a plug-in); anything else is a model name/folder.
+_REGISTRY: dict[str, Callable[[], "Embedder"]] = {}
+
+
+def register_embedder(name: str, factory: Callable[[], "Embedder"]) -> None:
+    _REGISTRY[name] = factory
+
+
+def make_embedder(model: str) -> "Embedder":
+    """The indexing-time embedder for a configured model name."""
+    if model in _REGISTRY:
+        return _REGISTRY[model]()
+    return SentenceTransformerEmbedder(model)
+
+
 class Embedder(Protocol):
     """Anything that turns texts into L2-normalised float32 rows of a fixed width."""
 

@@ -65,6 +65,16 @@ SPEECH_B = """在全县经济运行分析会上的讲话
 """
 
 
+@pytest.fixture(autouse=True)
+def _register_fake_embedder(monkeypatch):
+    from searchkit import embedding
+
+    monkeypatch.setitem(embedding._REGISTRY, FakeEmbedder.name, FakeEmbedder)
+    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
+    monkeypatch.delenv("SEARCHKIT_CORPUS", raising=False)
+    monkeypatch.delenv("SEARCHKIT_MODEL", raising=False)
+
+
 @pytest.fixture
 def fake_embedder():
     return FakeEmbedder()

@@ -1,0 +1,74 @@
+"""The corpus folder: which files there are and what their content hashes are."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorpusError
+
+SUPPORTED_SUFFIXES = (".txt",)
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    source: str  # path relative to the corpus root, "/"-separated: the name users see
+    path: Path
+    size: int
+    file_key: str  # sha256 of the bytes: same content under two names is indexed once
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+
+def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
+    """All supported files below `root` (following symlinks, never in a loop), sorted by name."""
+    root = Path(root)
+    if not root.exists():
+        raise CorpusError(f"corpus folder {root} does not exist; create it or pass --corpus DIR")
+    if not root.is_dir():
+        raise CorpusError(f"corpus path {root} is not a folder; pass --corpus DIR")
+    files: list[CorpusFile] = []
+    skipped: list[Skipped] = []
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def on_error(error: OSError) -> None:
+        skipped.append(Skipped(_relative(Path(error.filename or root), root), f"unreadable folder ({error.strerror})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink back up the tree
+            dirnames[:] = []
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+                continue
+            path = Path(dirpath) / name
+            source = _relative(path, root)
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                skipped.append(Skipped(source, "broken symlink or vanished file"))
+                continue
+            except OSError as error:
+                skipped.append(Skipped(source, f"unreadable ({error.strerror})"))
+                continue
+            files.append(CorpusFile(source, path, len(data), hashlib.sha256(data).hexdigest()))
+    files.sort(key=lambda f: f.source)
+    return files, skipped
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,267 @@
+"""Building and updating an index: scan, diff, chunk, embed, write a new generation.
+
+Only files whose content hash is new are chunked; only passages whose embedding input is
+new are embedded (vectors of unchanged passages are read back from the previous FAISS
+index). Everything is written into a fresh generation that becomes live in one rename
+(store.GenerationWriter), under the build lock.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import analysis, chunking, store
+from .config import Settings
+from .corpus import CorpusFile, Skipped, scan_corpus
+from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder
+from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
+from .keyword_index import KeywordIndex
+from .models import Chunk
+from .vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
+
+EMBED_TEMPLATE_VERSION = 1
+ENCODER_DIR = "encoder"
+
+# progress(phase, total) -> advance(n); the CLI passes rich progress bars, tests pass nothing.
+Progress = Callable[[str, int], Callable[[int], None]]
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What the embedder reads for a passage: its heading path gives the section's topic."""
+    context = " ".join(h for h in chunk.heading if h and not chunk.text.startswith(h))
+    return f"{context}\n{chunk.text}" if context else chunk.text
+
+
+def expected_blocks(settings: Settings, embedder_name: str, dimension: int | None) -> dict:
+    """The manifest blocks that must match between an index and the running configuration."""
+    model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION}
+    if dimension is not None:
+        model["dimension"] = dimension
+    return {"model": model, "analysis": analysis.analyzer_settings(), "chunking": settings.chunking_dict()}
+
+
+@dataclass
+class IndexReport:
+    index_dir: Path
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_total: int = 0
+    speeches_total: int = 0
+    generation: int | None = None
+    rebuilt: bool = False
+    rebuild_reason: str = ""
+    up_to_date: bool = False
+    seconds: float = 0.0
+    removed_stale: list[str] = field(default_factory=list)
+
+
+def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
+                progress: Progress | None = None, strict: bool = False) -> IndexReport:
+    started = time.perf_counter()
+    index_dir = Path(settings.index_dir)
+    report = IndexReport(index_dir=index_dir)
+    files, skipped = scan_corpus(settings.corpus_dir)
+    report.skipped.extend(skipped)
+    embedder = embedder or make_embedder(settings.model)
+    with store.build_lock(index_dir):
+        report.removed_stale = store.remove_stale(index_dir)
+        previous, report.rebuild_reason = _usable_previous(index_dir, settings, embedder, rebuild)
+        report.rebuilt = previous is None
+        try:
+            _update(settings, embedder, files, previous, report, progress, strict)
+            report.removed_stale += store.remove_stale(index_dir)
+        except OSError as error:
+            raise SearchkitError(store.describe_os_error(error, index_dir)) from error
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, rebuild: bool):
+    """The live generation if an update can start from it, else (None, why not)."""
+    if rebuild:
+        return None, "--rebuild"
+    try:
+        generation = store.open_generation(index_dir)
+        store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None), index_dir)
+    except IndexMismatchError as error:
+        return None, str(error).split(" (")[0].replace("the index at", "settings changed for")
+    except IndexCorruptError as error:
+        return None, str(error).split(";")[0]
+    except SearchkitError:  # no index yet
+        return None, "no index yet"
+    return generation, ""
+
+
+def _update(settings, embedder, files, previous, report, progress, strict):
+    index_dir = Path(settings.index_dir)
+    old_meta = store.MetaStore(previous.meta_path, readonly=True) if previous else None
+    old_sources = {s: key for s, key, _size, _n in old_meta.files()} if old_meta else {}
+    old_keys = set(old_sources.values())
+
+    # Classify by name, dedupe by content: one file_key is chunked once, under its first name.
+    current_sources = {f.source: f.file_key for f in files}
+    for f in files:
+        if f.source not in old_sources:
+            report.added.append(f.source)
+        elif old_sources[f.source] != f.file_key:
+            report.changed.append(f.source)
+        else:
+            report.unchanged.append(f.source)
+    report.removed = sorted(set(old_sources) - set(current_sources))
+    canonical: dict[str, CorpusFile] = {}
+    for f in files:
+        canonical.setdefault(f.file_key, f)
+    new_keys = [k for k in canonical if k not in old_keys]
+    gone_keys = sorted(old_keys - set(canonical))
+
+    if previous is not None and not new_keys and not gone_keys and current_sources == old_sources:
+        report.up_to_date = True
+        report.generation = previous.number
+        report.chunks_total = previous.manifest["counts"]["chunks"]
+        report.speeches_total = previous.manifest["counts"]["speeches"]
+        old_meta.close()
+        return
+
+    # Chunk new content.
+    new_chunks: list[tuple[str, Chunk]] = []
+    speeches_of: dict[str, int] = {}
+    advance = progress("chunking", len(new_keys)) if progress else None
+    for key in new_keys:
+        f = canonical[key]
+        try:
+            chunks = chunking.chunk_file(f.path, settings.corpus_dir, settings.chunking)
+        except CorpusError as error:
+            report.skipped.append(Skipped(f.source, str(error)))
+            chunks = []
+        if not chunks and not any(s.source == f.source for s in report.skipped):
+            report.skipped.append(Skipped(f.source, "no text to index (empty or whitespace only)"))
+        speeches_of[key] = len({c.speech_index for c in chunks})
+        new_chunks += [(key, c) for c in chunks]
+        if advance:
+            advance(1)
+    if strict and report.skipped:
+        first = report.skipped[0]
+        raise CorpusError(f"{first.source}: {first.reason} (--strict makes skipped files fatal)")
+    # Keys whose files were all skipped must not stay in the files table.
+    indexed_keys = {key for key, _ in new_chunks} | (old_keys - set(gone_keys))
+    if old_meta:
+        for source, key, _size, n in old_meta.files():
+            speeches_of.setdefault(key, n)
+
+    # Embed what is new; reuse vectors of passages whose embedding input is unchanged.
+    old_vectors = VectorIndex.load(previous.vectors_path, mmap=False) if previous else None
+    reusable = old_meta.embed_keys() if old_meta else {}
+    next_id = previous.manifest["next_doc_id"] if previous else 1
+    rows: list[tuple[int, str, Chunk, str]] = []
+    to_embed: list[int] = []
+    reuse_ids: list[tuple[int, int]] = []
+    for key, chunk in new_chunks:
+        embed_key = hashlib.sha256(f"{embedder.name}\n{embed_text(chunk)}".encode()).hexdigest()
+        rows.append((next_id, key, chunk, embed_key))
+        if embed_key in reusable and old_vectors is not None:
+            reuse_ids.append((len(rows) - 1, reusable[embed_key]))
+        else:
+            to_embed.append(len(rows) - 1)
+        next_id += 1
+    vectors = np.zeros((len(rows), 0), dtype=np.float32)
+    if rows:
+        advance = progress("embedding", len(to_embed)) if progress and to_embed else None
+        embedded = embedder.encode([embed_text(rows[i][2]) for i in to_embed], progress=advance)
+        vectors = np.zeros((len(rows), embedded.shape[1] if len(to_embed) else old_vectors.dimension),
+                           dtype=np.float32)
+        if to_embed:
+            vectors[to_embed] = embedded
+        if reuse_ids:
+            vectors[[r for r, _ in reuse_ids]] = old_vectors.reconstruct([i for _, i in reuse_ids])
+    report.chunks_embedded = len(to_embed)
+    report.chunks_reused = len(reuse_ids)
+
+    # Write the new generation.
+    writer = store.GenerationWriter(index_dir, previous)
+    try:
+        if previous:
+            writer.seed_from_previous()
+            keyword = KeywordIndex(writer.tmp / store.KEYWORD_DIR)
+        else:
+            keyword = KeywordIndex.create(writer.tmp / store.KEYWORD_DIR)
+        meta = store.MetaStore(writer.tmp / store.META)
+        removed_ids = meta.delete_files(gone_keys)
+        meta.add_chunks(rows)
+        meta.replace_files([(f.source, f.file_key, f.size, speeches_of.get(f.file_key, 0))
+                            for f in files if f.file_key in indexed_keys])
+        meta.commit()
+        counts = meta.db.execute("SELECT COUNT(*), COUNT(DISTINCT file_key || ':' || speech_index) FROM chunks").fetchone()
+        meta.close()
+
+        advance = progress("keyword index", len(rows)) if progress and rows else None
+        keyword.update(gone_keys, [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
+
+        vector_index = old_vectors if old_vectors is not None else VectorIndex.create(
+            vectors.shape[1] if rows else embedder.dimension)
+        vector_index.remove(removed_ids)
+        vector_index.add([r[0] for r in rows], vectors)
+        vector_index.save(writer.tmp / store.VECTORS)
+
+        encoder = _provide_query_encoder(embedder, previous, writer.tmp)
+        report.chunks_total, report.speeches_total = counts
+        manifest = store.new_manifest(
+            **expected_blocks(settings, embedder.name, vector_index.dimension),
+            counts={"files": len([f for f in files if f.file_key in indexed_keys]),
+                    "unique_files": len(indexed_keys), "speeches": counts[1], "chunks": counts[0]},
+            next_doc_id=next_id,
+            corpus_dir=str(Path(settings.corpus_dir).resolve()),
+            encoder=encoder,
+        )
+        generation = writer.publish(manifest)
+    except BaseException:
+        writer.discard()
+        raise
+    finally:
+        if old_meta:
+            old_meta.close()
+    report.generation = generation.number
+
+
+def _provide_query_encoder(embedder, previous, gen_dir: Path) -> dict | None:
+    """Give the generation a fast query-time (ONNX) copy of the model, exported once.
+
+    Query processes then never import torch (seconds); see onnx_encoder.py.
+    """
+    if not isinstance(embedder, SentenceTransformerEmbedder):
+        return None
+    model_id = _model_fingerprint(embedder.path)
+    target = gen_dir / ENCODER_DIR
+    old = previous.manifest.get("encoder") if previous else None
+    if old and old.get("model_fingerprint") == model_id and (previous.path / ENCODER_DIR).is_dir():
+        store._link_or_copy_tree(previous.path / ENCODER_DIR, target)
+        return old
+    try:
+        from .onnx_encoder import export_onnx
+
+        info = export_onnx(embedder.path, target)
+    except Exception as error:  # the query path falls back to sentence-transformers
+        log.warning("could not export the ONNX query encoder (%s); queries will load sentence-transformers", error)
+        return None
+    return {"path": ENCODER_DIR, "model_fingerprint": model_id, **{k: v for k, v in info.items() if k != "files"}}
+
+
+def _model_fingerprint(path: Path) -> str:
+    h = hashlib.sha256()
+    for item in sorted(Path(path).iterdir()):
+        if item.is_file():
+            st = item.stat()
+            h.update(f"{item.name}:{st.st_size}".encode())
+    return h.hexdigest()[:16]

@@ -1,0 +1,406 @@
+"""The on-disk index: generations, the manifest, the metadata database, and the build lock.
+
+Layout of an index folder:
+    CURRENT           names the live generation ("gen-000007"); replaced atomically
+    .lock             held (flock) by the one process building; records its pid
+    gen-000007/       one complete, consistent index:
+        manifest.json   settings, counts, and size + sha256 of every file below
+        keyword/        Whoosh index
+        vectors.faiss   FAISS index (ids = doc ids of the keyword index and meta.sqlite)
+        meta.sqlite     passages and the corpus files they came from
+    encoder/<key>/    the query-time ONNX encoder for a model (shared by generations)
+    tmp-*/            a generation being written; removed if its builder died
+
+A build writes a whole new generation into tmp-*, fsyncs it, renames it to gen-N and only
+then points CURRENT at it, so readers always see one complete generation and a killed
+build leaves the previous one untouched. The previous generation is kept one build longer
+so that searches which opened it just before the switch can finish.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from . import __version__
+from .errors import (IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
+                     SearchkitError)
+from .models import Chunk
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+MANIFEST = "manifest.json"
+KEYWORD_DIR = "keyword"
+VECTORS = "vectors.faiss"
+META = "meta.sqlite"
+FULL_HASH_LIMIT = 32 * 1024 * 1024  # on load, files up to this size are sha256-checked, larger ones by size
+# (hashing a 100 MB model on every query would cost more than the query; `status --verify` hashes all)
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_size):
+            h.update(block)
+    return h.hexdigest()
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(dirpath, name), "rb") as fh:
+                os.fsync(fh.fileno())
+        fsync_dir(Path(dirpath))
+
+
+def write_atomic(path: Path, data: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def describe_os_error(error: OSError, where: Path) -> str:
+    if error.errno == errno.ENOSPC:
+        return f"the disk is full while writing the index at {where}; free some space and run `searchkit index` again"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write the index at {where} (permission denied or read-only); choose another folder with --index"
+    return f"cannot write the index at {where}: {error.strerror or error}; fix that and run `searchkit index` again"
+
+
+# -- generations -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Generation:
+    path: Path
+    manifest: dict
+
+    @property
+    def number(self) -> int:
+        return int(self.manifest["generation"])
+
+    @property
+    def keyword_dir(self) -> Path:
+        return self.path / KEYWORD_DIR
+
+    @property
+    def vectors_path(self) -> Path:
+        return self.path / VECTORS
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path / META
+
+
+def current_generation_name(index_dir: Path) -> str | None:
+    try:
+        name = (Path(index_dir) / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise IndexCorruptError(f"cannot read {Path(index_dir) / CURRENT}: {error.strerror}; "
+                                "run `searchkit index --rebuild`") from error
+    return name or None
+
+
+def open_generation(index_dir: Path, verify: bool = True) -> Generation:
+    """The live generation, checked against its manifest. Raises a one-line SearchkitError."""
+    index_dir = Path(index_dir)
+    name = current_generation_name(index_dir)
+    if name is None:
+        raise IndexMissingError(f"no index at {index_dir}; run `searchkit index` to build it")
+    path = index_dir / name
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise IndexCorruptError(f"the index at {index_dir} is damaged ({name}/{MANIFEST} is missing); "
+                                "run `searchkit index --rebuild`") from error
+    except (OSError, ValueError) as error:
+        raise IndexCorruptError(f"the index at {index_dir} is damaged ({name}/{MANIFEST} is unreadable); "
+                                "run `searchkit index --rebuild`") from error
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"the index at {index_dir} has format {manifest.get('format_version')}, this searchkit reads "
+            f"format {FORMAT_VERSION}; run `searchkit index --rebuild`")
+    generation = Generation(path, manifest)
+    if verify:
+        verify_files(generation, index_dir)
+    return generation
+
+
+def verify_files(generation: Generation, index_dir: Path, full: bool | None = None) -> None:
+    files = generation.manifest.get("files", {})
+    for rel, info in files.items():
+        path = generation.path / rel
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise IndexCorruptError(f"the index at {index_dir} is damaged ({rel} is missing); "
+                                    "run `searchkit index --rebuild`") from None
+        hash_it = size <= FULL_HASH_LIMIT if full is None else full
+        if size != info["size"] or (hash_it and sha256_file(path) != info["sha256"]):
+            raise IndexCorruptError(f"the index at {index_dir} is damaged ({rel} was truncated or altered); "
+                                    "run `searchkit index --rebuild`")
+
+
+def check_compatible(manifest: dict, expected: dict, index_dir: Path) -> None:
+    """`expected` holds the running configuration's model/analysis/chunking blocks."""
+    for block, wanted in expected.items():
+        have = manifest.get(block) or {}
+        if any(have.get(key) != value for key, value in wanted.items()):
+            diff = _first_difference(have or {}, wanted)
+            raise IndexMismatchError(
+                f"the index at {index_dir} was built with other {block} settings ({diff}); "
+                "run `searchkit index` to rebuild it")
+
+
+def _first_difference(have: dict, wanted: dict) -> str:
+    for key in sorted(set(have) | set(wanted)):
+        if have.get(key) != wanted.get(key):
+            return f"{key}: index has {have.get(key)!r}, configuration has {wanted.get(key)!r}"
+    return "unknown difference"
+
+
+def file_table(root: Path) -> dict:
+    """Size and sha256 of every file below `root`, keyed by relative path (for the manifest)."""
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for name in sorted(files):
+            path = Path(dirpath) / name
+            rel = path.relative_to(root).as_posix()
+            if rel == MANIFEST:
+                continue
+            out[rel] = {"size": path.stat().st_size, "sha256": sha256_file(path)}
+    return out
+
+
+def new_manifest(**fields) -> dict:
+    return {"format_version": FORMAT_VERSION, "searchkit_version": __version__, "built_at": now_iso(), **fields}
+
+
+class GenerationWriter:
+    """Writes one new generation into a temp folder and publishes it atomically."""
+
+    def __init__(self, index_dir: Path, previous: Generation | None):
+        self.index_dir = Path(index_dir)
+        self.previous = previous
+        self.number = (previous.number if previous else _highest_generation(self.index_dir)) + 1
+        self.tmp = self.index_dir / f"tmp-{self.number:06d}-{os.getpid()}"
+        self.tmp.mkdir(parents=True)
+
+    def seed_from_previous(self) -> None:
+        """Start from the previous generation's files: hard links where possible (Whoosh
+        writes new segment files and never edits old ones), copies otherwise."""
+        assert self.previous is not None
+        _link_or_copy_tree(self.previous.keyword_dir, self.tmp / KEYWORD_DIR)
+        shutil.copy2(self.previous.meta_path, self.tmp / META)
+
+    def publish(self, manifest: dict) -> Generation:
+        manifest = dict(manifest, generation=self.number, files=file_table(self.tmp))
+        (self.tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        fsync_tree(self.tmp)
+        final = self.index_dir / f"gen-{self.number:06d}"
+        os.rename(self.tmp, final)
+        fsync_dir(self.index_dir)
+        write_atomic(self.index_dir / CURRENT, final.name + "\n")
+        return Generation(final, manifest)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _highest_generation(index_dir: Path) -> int:
+    numbers = [int(p.name[4:]) for p in Path(index_dir).glob("gen-*") if p.name[4:].isdigit()]
+    return max(numbers, default=0)
+
+
+def _link_or_copy_tree(src: Path, dst: Path) -> None:
+    dst.mkdir(parents=True, exist_ok=True)
+    for item in src.iterdir():
+        if item.is_dir():
+            _link_or_copy_tree(item, dst / item.name)
+            continue
+        if item.name.endswith(".lock"):
+            continue
+        try:
+            os.link(item, dst / item.name)
+        except OSError:
+            shutil.copy2(item, dst / item.name)
+
+
+def remove_stale(index_dir: Path) -> list[str]:
+    """Delete half-written generations and all but the live and the previous generation.
+
+    Called only while holding the build lock, so no other builder is writing.
+    """
+    index_dir = Path(index_dir)
+    live = current_generation_name(index_dir)
+    removed = []
+    for tmp in index_dir.glob("tmp-*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+        removed.append(tmp.name)
+    for stray in index_dir.glob(f".{CURRENT}.*.tmp"):
+        stray.unlink(missing_ok=True)
+    gens = sorted(p.name for p in index_dir.glob("gen-*"))
+    keep = {live}
+    if live in gens:
+        older = [g for g in gens if g < live]
+        if older:
+            keep.add(older[-1])
+    for name in gens:
+        if name not in keep:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+# -- the build lock -------------------------------------------------------------------------
+
+@contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    """One builder per index folder. flock is released by the kernel if the holder dies,
+    so a killed build never leaves a stale lock behind."""
+    index_dir = Path(index_dir)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise SearchkitError(describe_os_error(error, index_dir)) from error
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            raise IndexLockedError(
+                f"the index at {index_dir} is being built by {holder}; wait for it to finish and try again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} (since {now_iso()})".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
+
+
+# -- metadata database ------------------------------------------------------------------
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS chunks (
+    doc_id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL,
+    file_key TEXT NOT NULL,
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    heading TEXT NOT NULL,
+    text TEXT NOT NULL,
+    speech_index INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    embed_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_key);
+CREATE INDEX IF NOT EXISTS chunks_embed ON chunks(embed_key);
+CREATE TABLE IF NOT EXISTS files (
+    source TEXT PRIMARY KEY,
+    file_key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    speeches INTEGER NOT NULL
+);
+"""
+
+
+class MetaStore:
+    """Passages and corpus files of one generation, in SQLite (fast lookups by doc id)."""
+
+    def __init__(self, path: Path, readonly: bool = False):
+        self.path = Path(path)
+        if readonly:
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+        else:
+            self.db = sqlite3.connect(self.path)
+            self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # writing
+    def delete_files(self, file_keys: Iterable[str]) -> list[int]:
+        keys = list(file_keys)
+        ids: list[int] = []
+        for key in keys:
+            ids += [r[0] for r in self.db.execute("SELECT doc_id FROM chunks WHERE file_key=?", (key,))]
+            self.db.execute("DELETE FROM chunks WHERE file_key=?", (key,))
+        return ids
+
+    def add_chunks(self, rows: Iterable[tuple[int, str, Chunk, str]]) -> None:
+        self.db.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?)",
+            [(doc_id, c.chunk_id, key, c.source, c.title, json.dumps(list(c.heading), ensure_ascii=False),
+              c.text, c.speech_index, c.position, embed_key) for doc_id, key, c, embed_key in rows])
+
+    def replace_files(self, files: Iterable[tuple[str, str, int, int]]) -> None:
+        self.db.execute("DELETE FROM files")
+        self.db.executemany("INSERT INTO files VALUES (?,?,?,?)", list(files))
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    # reading
+    def chunks(self, doc_ids: Iterable[int]) -> dict[int, Chunk]:
+        ids = list(doc_ids)
+        out: dict[int, Chunk] = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                    f"SELECT doc_id, chunk_id, source, title, heading, text, speech_index, position "
+                    f"FROM chunks WHERE doc_id IN ({marks})", part):
+                out[row[0]] = Chunk(chunk_id=row[1], source=row[2], title=row[3], heading=tuple(json.loads(row[4])),
+                                    text=row[5], speech_index=row[6], position=row[7])
+        return out
+
+    def embed_keys(self) -> dict[str, int]:
+        return {key: doc_id for doc_id, key in self.db.execute("SELECT doc_id, embed_key FROM chunks")}
+
+    def file_keys_of_chunks(self, doc_ids: Iterable[int]) -> dict[int, str]:
+        ids = list(doc_ids)
+        marks = ",".join("?" * len(ids))
+        return dict(self.db.execute(f"SELECT doc_id, file_key FROM chunks WHERE doc_id IN ({marks})", ids))
+
+    def files(self) -> list[tuple[str, str, int, int]]:
+        return list(self.db.execute("SELECT source, file_key, size, speeches FROM files ORDER BY source"))
+
+    def sources_by_file_key(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for source, key, _size, _n in self.files():
+            out.setdefault(key, []).append(source)
+        return out
+
+    def all_doc_ids(self) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT doc_id FROM chunks ORDER BY doc_id")]
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
