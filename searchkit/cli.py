@@ -1,0 +1,330 @@
+"""The `searchkit` command line: parse arguments, call the library, print for people or --json.
+
+Kept thin and light: heavy modules are imported inside the commands that need them, so
+`searchkit --help` and keyword searches never load torch.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .config import Settings
+from .errors import SearchkitError
+
+app = typer.Typer(
+    help="Hybrid keyword + semantic search over Chinese speeches and reports.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder [env SEARCHKIT_INDEX; default indexes/default].", show_default=False)]
+CorpusOpt = Annotated[Optional[Path], typer.Option("--corpus", help="Corpus folder [env SEARCHKIT_CORPUS; default corpus].", show_default=False)]
+ModeOpt = Annotated[str, typer.Option("--mode", "-m", help="hybrid, keyword or vector.")]
+KOpt = Annotated[int, typer.Option("-k", "--top", help="How many passages to show.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (schema in README).")]
+
+
+def _console(stderr: bool = False, soft_wrap: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    # soft_wrap: one line however long, so scripts can grep it
+    _console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {_escape(message)}")
+    raise typer.Exit(code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _run(fn):
+    """Turn library errors into one line on stderr and a non-zero exit, never a traceback."""
+    try:
+        return fn()
+    except SearchkitError as error:
+        _fail(str(error), error.exit_code)
+    except KeyboardInterrupt:
+        _console(stderr=True).print("interrupted")
+        raise typer.Exit(130)
+    except typer.Exit:
+        raise
+    except Exception as error:  # a bug: still one line, with a way to see the details
+        if os.environ.get("SEARCHKIT_DEBUG"):
+            raise
+        _fail(f"unexpected {type(error).__name__}: {error} (set SEARCHKIT_DEBUG=1 for the traceback and please report it)")
+
+
+# -- index ---------------------------------------------------------------------------------------
+
+@app.command()
+def index(
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild from scratch instead of updating.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on any skipped file instead of warning.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the index, or bring it up to date after files were added, changed or removed."""
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+
+    def work():
+        from .indexer import build_index
+
+        with _progress_bars(enabled=not as_json) as progress:
+            return build_index(settings, rebuild=rebuild, progress=progress, strict=strict)
+
+    report = _run(work)
+    if as_json:
+        print(json.dumps(_report_dict(report), ensure_ascii=False, indent=2))
+        return
+    out = _console()
+    for skipped in report.skipped:
+        _console(stderr=True).print(f"[yellow]warning:[/] skipped {_escape(skipped.source)}: {_escape(skipped.reason)}")
+    if report.up_to_date:
+        out.print(f"Index at {settings.index_dir} is up to date: {len(report.unchanged)} files, "
+                  f"{report.chunks_total} passages ({report.seconds:.2f} s).")
+        return
+    how = f"Rebuilt ({report.rebuild_reason})" if report.rebuilt else "Updated"
+    out.print(f"{how} index at {settings.index_dir} (generation {report.generation}) in {report.seconds:.1f} s")
+    out.print(f"  files: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+              f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped")
+    out.print(f"  passages: {report.chunks_embedded} embedded, {report.chunks_reused} reused; "
+              f"{report.chunks_total} in {report.speeches_total} speeches now indexed")
+    for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for name in names:
+            out.print(f"  {label}: {_escape(name)}")
+
+
+def _report_dict(report) -> dict:
+    return {
+        "index": str(report.index_dir), "generation": report.generation, "up_to_date": report.up_to_date,
+        "rebuilt": report.rebuilt, "added": report.added, "changed": report.changed, "removed": report.removed,
+        "unchanged": report.unchanged, "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "chunks_embedded": report.chunks_embedded, "chunks_reused": report.chunks_reused,
+        "chunks": report.chunks_total, "speeches": report.speeches_total, "seconds": round(report.seconds, 3),
+    }
+
+
+class _progress_bars:
+    """A rich progress bar per build phase, on stderr; nothing when disabled."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty() or enabled and os.environ.get("SEARCHKIT_PROGRESS") == "1"
+        self.progress = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), console=_console(stderr=True), transient=False)
+        self.progress.start()
+
+        def start(phase: str, total: int):
+            task = self.progress.add_task(phase, total=total)
+            return lambda n=1: self.progress.advance(task, n)
+
+        return start
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+        return False
+
+
+# -- search / similar ----------------------------------------------------------------------------
+
+def _searcher(index_dir):
+    from .searcher import Searcher
+
+    return Searcher(Settings.from_env(index_dir=index_dir))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "招商引资 措施"; quote a phrase for an exact match: \'"双过半"\'.')],
+    k: KOpt = 10,
+    mode: ModeOpt = "hybrid",
+    index_dir: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the best passages for a few words (all speeches at once)."""
+    response = _run(lambda: _searcher(index_dir).search(query, k=k, mode=mode))
+    _print_response(response, as_json)
+
+
+@app.command()
+def similar(
+    text: Annotated[Optional[str], typer.Argument(help="The paragraph; omit it or give - to read standard input.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the paragraph from this file.")] = None,
+    k: KOpt = 10,
+    mode: ModeOpt = "hybrid",
+    index_dir: IndexOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the passages most like a paragraph you are drafting."""
+    def work():
+        paragraph = _read_paragraph(text, file)
+        return _searcher(index_dir).similar(paragraph, k=k, mode=mode)
+
+    _print_response(_run(work), as_json)
+
+
+def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
+    from .errors import InputError
+
+    if file is not None:
+        try:
+            from .documents import read_text
+
+            return read_text(file)
+        except FileNotFoundError:
+            raise InputError(f"file {file} does not exist; check the path given to --file") from None
+        except IsADirectoryError:
+            raise InputError(f"{file} is a folder; give a text file to --file") from None
+    if text is None or text == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InputError("no paragraph given; pass it as an argument, with --file, or on standard input")
+        return sys.stdin.read()
+    return text
+
+
+def _print_response(response, as_json: bool) -> None:
+    err = _console(stderr=True)
+    for notice in response.notices:
+        err.print(f"[yellow]note:[/] {_escape(notice)}")
+    if as_json:
+        print(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
+        return
+    from .snippets import make_snippet, to_rich_markup
+
+    out = _console()
+    if not response.hits:
+        out.print(f"No passages found for {_escape(response.query[:60])!s} ({response.mode}).")
+        return
+    for hit in response.hits:
+        c = hit.chunk
+        path = " › ".join(c.heading) if c.heading else "（开头）"
+        evidence = []
+        if hit.keyword_rank:
+            evidence.append(f"keyword #{hit.keyword_rank}")
+        if hit.vector_rank:
+            evidence.append(f"vector #{hit.vector_rank}")
+        out.print(f"[bold cyan]{hit.rank:>2}.[/] [bold]{_escape(c.title)}[/]")
+        out.print(f"    [green]{_escape(path)}[/]")
+        out.print(f"    [dim]{_escape(', '.join(hit.sources or (c.source,)))} · score {hit.score:.4g}"
+                  f"{' · ' + ', '.join(evidence) if evidence else ''}[/]")
+        out.print("    " + to_rich_markup(make_snippet(c.text, response.terms)))
+        out.print()
+    out.print(f"[dim]{len(response.hits)} passages · {response.mode} · {response.took_ms:.0f} ms[/]")
+
+
+# -- status / chunks -----------------------------------------------------------------------------
+
+@app.command()
+def status(
+    index_dir: IndexOpt = None,
+    corpus: CorpusOpt = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Check the sha256 of every index file.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What is indexed, and whether the corpus has changed since."""
+    from .status import index_status
+
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    info = _run(lambda: index_status(settings, verify=verify))
+    if as_json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    out = _console()
+    counts = info["counts"]
+    out.print(f"Index    {info['index']} (generation {info['generation']}, built {info['built_at']})")
+    out.print(f"Model    {info['model']['name']} ({info['model'].get('dimension')} dims)"
+              f"{' · ONNX query encoder' if info['query_encoder'] else ''}")
+    out.print(f"Content  {counts['files']} files, {counts['speeches']} speeches, {counts['chunks']} passages")
+    out.print(f"Corpus   {info['corpus']}")
+    changes = info["corpus_changes"]
+    if changes is None:
+        out.print("         (corpus folder not found)")
+    elif any(changes.values()):
+        parts = [f"{len(v)} {k}" for k, v in changes.items() if v]
+        out.print(f"[yellow]         changed since the build: {', '.join(parts)}; run `searchkit index`[/]")
+    else:
+        out.print("         unchanged since the build")
+    if verify:
+        out.print("Files    all checksums match")
+
+
+@app.command()
+def chunks(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to cut into passages.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show how files are read and cut into passages (JSON Lines with --json)."""
+    def work():
+        from .chunking import chunk_file
+        from .config import ChunkingSettings
+        from .corpus import scan_corpus
+        from .errors import CorpusError
+
+        found = []
+        for path in paths:
+            if path.is_dir():
+                files, _ = scan_corpus(path)
+                found += [(f.path, path) for f in files]
+            elif path.exists():
+                found.append((path, path.parent))
+            else:
+                raise CorpusError(f"{path} does not exist; give a file or folder of .txt speeches")
+        return [(p, chunk_file(p, root, ChunkingSettings())) for p, root in found]
+
+    results = _run(work)
+    if as_json:
+        for _path, cs in results:
+            for c in cs:
+                print(json.dumps(c.to_dict(), ensure_ascii=False))
+        return
+    _print_chunk_summary(results)
+
+
+def _print_chunk_summary(results) -> None:
+    from rich.table import Table
+
+    out = _console()
+    table = Table(title="Passages per file")
+    for col in ("file", "speeches", "sections", "passages", "min", "median", "max chars"):
+        table.add_column(col, justify="right" if col != "file" else "left")
+    all_lengths = []
+    for path, cs in results:
+        lengths = sorted(len(c.text) for c in cs)
+        all_lengths += lengths
+        speeches = len({c.speech_index for c in cs})
+        sections = len({(c.speech_index, c.heading) for c in cs})
+        table.add_row(path.name, str(speeches), str(sections), str(len(cs)),
+                      *(str(x) for x in ((lengths[0], lengths[len(lengths) // 2], lengths[-1]) if lengths else ("-",) * 3)))
+    out.print(table)
+    if all_lengths:
+        all_lengths.sort()
+        buckets = [(0, 100), (100, 200), (200, 300), (300, 400), (400, 521)]
+        spread = ", ".join(f"{a}-{b - 1}: {sum(a <= n < b for n in all_lengths)}" for a, b in buckets)
+        out.print(f"{len(all_lengths)} passages; length (chars) {spread}")
+    for path, cs in results:
+        titles = list(dict.fromkeys(c.title for c in cs))
+        out.print(f"[bold]{_escape(path.name)}[/]: {len(titles)} speeches")
+        for t in titles[:50]:
+            out.print(f"  · {_escape(t)}")
+
+
+def main() -> None:  # pragma: no cover
+    app()

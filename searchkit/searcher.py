@@ -1,0 +1,258 @@
+"""The search facade: one object that answers `search` and `similar` in any mode.
+
+It opens the live generation once, runs the keyword and/or vector side, fuses the two
+lists (fusion.py), folds near-identical passages into one hit, and returns Hits that say
+where each came from. Nothing heavy is loaded until a mode needs it: keyword search never
+imports FAISS or an embedder.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import analysis, fusion, store
+from .config import Settings
+from .embedding import Embedder, make_embedder
+from .errors import InputError
+from .indexer import expected_blocks
+from .keyword_index import KeywordIndex
+from .models import Hit
+from .query import ParsedQuery, parse_query, require_text
+
+MODES = ("hybrid", "keyword", "vector")
+MAX_K = 1000
+SIMILAR_MAX_CHARS = 510  # m3e-small reads 512 tokens, about one per Han character
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    depth: int = 100  # candidates taken from each side before fusion
+    fusion: str = "rrf"  # "rrf" or "convex"
+    rrf_k: float = 60.0
+    keyword_weight: float = 1.0
+    vector_weight: float = 1.0
+    fold_threshold: float = 0.85  # bigram Jaccard above which two passages count as one
+    paragraph_terms: int = 24  # key words taken from a pasted paragraph for the keyword side
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    mode: str
+    k: int
+    took_ms: float
+    hits: list[Hit]
+    notices: list[str] = field(default_factory=list)
+    terms: tuple[str, ...] = ()  # what to highlight
+
+    def to_dict(self) -> dict:
+        return {
+            "query": self.query, "mode": self.mode, "k": self.k, "took_ms": round(self.took_ms, 1),
+            "results": [hit_to_dict(h) for h in self.hits],
+        }
+
+
+def hit_to_dict(hit: Hit) -> dict:
+    c = hit.chunk
+    return {
+        "rank": hit.rank, "score": round(hit.score, 6), "chunk_id": c.chunk_id, "source": c.source,
+        "title": c.title, "heading": list(c.heading), "text": c.text,
+        "keyword_rank": hit.keyword_rank, "vector_rank": hit.vector_rank,
+        "keyword_score": None if hit.keyword_score is None else round(hit.keyword_score, 6),
+        "vector_score": None if hit.vector_score is None else round(hit.vector_score, 6),
+        "sources": list(hit.sources),
+    }
+
+
+def validate(mode: str, k: int) -> tuple[int, list[str]]:
+    if mode not in MODES:
+        raise InputError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+    if k < 1:
+        raise InputError(f"-k must be at least 1 (got {k})")
+    if k > MAX_K:
+        return MAX_K, [f"-k {k} is more than {MAX_K}; showing the top {MAX_K}"]
+    return k, []
+
+
+class Searcher:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 ranking: RankingSettings | None = None):
+        self.settings = settings
+        self.ranking = ranking or RankingSettings()
+        self._embedder = embedder
+        self._generation: store.Generation | None = None
+        self._keyword: KeywordIndex | None = None
+        self._vectors = None
+        self._meta: store.MetaStore | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+    @property
+    def generation(self) -> store.Generation:
+        if self._generation is None:
+            index_dir = Path(self.settings.index_dir)
+            generation = store.open_generation(index_dir)
+            name = self._embedder.name if self._embedder else self.settings.model
+            store.check_compatible(generation.manifest, expected_blocks(self.settings, name, None), index_dir)
+            self._generation = generation
+        return self._generation
+
+    @property
+    def meta(self) -> store.MetaStore:
+        if self._meta is None:
+            self._meta = store.MetaStore(self.generation.meta_path, readonly=True)
+        return self._meta
+
+    @property
+    def keyword(self) -> KeywordIndex:
+        if self._keyword is None:
+            self._keyword = KeywordIndex(self.generation.keyword_dir)
+        return self._keyword
+
+    @property
+    def vectors(self):
+        if self._vectors is None:
+            from .vector_index import VectorIndex
+
+            self._vectors = VectorIndex.load(self.generation.vectors_path)
+        return self._vectors
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            encoder = self.generation.manifest.get("encoder")
+            if encoder:
+                from .onnx_encoder import OnnxEmbedder
+
+                self._embedder = OnnxEmbedder(self.generation.path / encoder["path"], self.settings.model)
+            else:
+                self._embedder = make_embedder(self.settings.model)
+        return self._embedder
+
+    def close(self) -> None:
+        if self._meta:
+            self._meta.close()
+            self._meta = None
+
+    # -- queries ---------------------------------------------------------------------------
+    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
+        started = time.perf_counter()
+        k, notices = validate(mode, k)
+        parsed = parse_query(query)
+        depth = max(self.ranking.depth, k)
+        lists = {}
+        if mode in ("keyword", "hybrid"):
+            lists["keyword"] = self.keyword.search(parsed, depth)
+        if mode in ("vector", "hybrid"):
+            vector_hits = self._vector_search(parsed.semantic_text, depth)
+            if parsed.phrases:  # a quoted phrase is a hard requirement in every mode
+                vector_hits = self._require_phrases(vector_hits, parsed)
+            lists["vector"] = vector_hits
+        hits = self._finish(lists, mode, k)
+        terms = tuple(dict.fromkeys(parsed.phrases + tuple(
+            w for t in parsed.terms for w, _, _ in analysis.words(t) if w not in analysis.QUERY_STOPWORDS)))
+        return SearchResponse(parsed.text, mode, k, (time.perf_counter() - started) * 1000, hits, notices, terms)
+
+    def similar(self, text: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
+        started = time.perf_counter()
+        k, notices = validate(mode, k)
+        text = require_text(text, "pasted paragraph")
+        if len(text) > SIMILAR_MAX_CHARS and mode != "keyword":
+            notices.append(f"the paragraph has {len(text)} characters; the model reads the first "
+                           f"{SIMILAR_MAX_CHARS}, the keyword side reads all of it")
+        depth = max(self.ranking.depth, k) + 5  # room for the passage itself and its copies
+        key_terms = self._paragraph_terms(text)
+        lists = {}
+        if mode in ("keyword", "hybrid"):
+            lists["keyword"] = self.keyword.search_weighted_terms(key_terms, depth)
+        if mode in ("vector", "hybrid"):
+            lists["vector"] = self._vector_search(text[:SIMILAR_MAX_CHARS], depth)
+        own = _bigram_set(text)
+        hits = self._finish(lists, mode, k, exclude=lambda hit_text: _containment(own, _bigram_set(hit_text)) >= 0.8)
+        return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, hits, notices,
+                              tuple(t for t, _ in key_terms[:8]))
+
+    # -- internals -------------------------------------------------------------------------
+    def _vector_search(self, text: str, depth: int) -> list[tuple[int, float]]:
+        vector = self.embedder.encode([text])[0]
+        return self.vectors.search(vector, depth)
+
+    def _require_phrases(self, ranked, parsed: ParsedQuery):
+        chunks = self.meta.chunks([d for d, _ in ranked])
+        return [(d, s) for d, s in ranked if d in chunks and all(
+            p in _squash(chunks[d].text) for p in parsed.phrases)]
+
+    def _paragraph_terms(self, text: str) -> list[tuple[str, float]]:
+        """The paragraph's key words by tf-idf against the index (jieba words, stop words out)."""
+        counts = Counter(w for w, _, _ in analysis.words(text)
+                         if w not in analysis.QUERY_STOPWORDS and (len(w) > 1 or not w.isascii()))
+        counts = Counter({w: c for w, c in counts.items() if len(w) > 1})
+        idf = self.keyword.idf(counts)
+        scored = sorted(((w, (1 + math.log(c)) * idf[w]) for w, c in counts.items() if idf[w] > 0),
+                        key=lambda x: (-x[1], x[0]))[: self.ranking.paragraph_terms]
+        top = scored[0][1] if scored else 1.0
+        return [(w, s / top) for w, s in scored]
+
+    def _finish(self, lists, mode, k, exclude=None) -> list[Hit]:
+        r = self.ranking
+        if mode == "hybrid":
+            if r.fusion == "convex":
+                fused = fusion.convex_combination(
+                    lists, {"keyword": r.keyword_weight, "vector": r.vector_weight},
+                    lower_bounds={"keyword": 0.0, "vector": None})
+            else:
+                fused = fusion.reciprocal_rank_fusion(
+                    lists, k=r.rrf_k, weights={"keyword": r.keyword_weight, "vector": r.vector_weight})
+        else:
+            fused = fusion.reciprocal_rank_fusion({mode: lists[mode]}, k=0)
+            for item in fused:  # single mode: keep the side's own score
+                item.score = item.scores[mode]
+        candidates = fused[: max(k * 3, k + 20)]
+        chunks = self.meta.chunks([f.doc_id for f in candidates])
+        keys = self.meta.file_keys_of_chunks([f.doc_id for f in candidates]) if candidates else {}
+        sources = self.meta.sources_by_file_key() if candidates else {}
+        hits: list[Hit] = []
+        kept_grams: list[set] = []
+        for item in candidates:
+            chunk = chunks.get(item.doc_id)
+            if chunk is None:
+                continue
+            if exclude and exclude(chunk.text):
+                continue
+            grams = _bigram_set(chunk.text)
+            duplicate = next((i for i, g in enumerate(kept_grams) if _jaccard(g, grams) >= r.fold_threshold), None)
+            if duplicate is not None:  # fold: the better-ranked copy stays, it gains this source
+                hit = hits[duplicate]
+                hit.sources = tuple(dict.fromkeys(hit.sources + (chunk.source,)))
+                continue
+            hits.append(Hit(
+                chunk=chunk, score=item.score, rank=len(hits) + 1,
+                keyword_rank=item.ranks.get("keyword"), keyword_score=item.scores.get("keyword"),
+                vector_rank=item.ranks.get("vector"), vector_score=item.scores.get("vector"),
+                sources=tuple(sources.get(keys.get(item.doc_id), [chunk.source])),
+            ))
+            kept_grams.append(grams)
+            if len(hits) == k:
+                break
+        return hits
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def _bigram_set(text: str) -> set[str]:
+    t = "".join(ch for ch in text if ch.isalnum())
+    return {t[i:i + 2] for i in range(len(t) - 1)} or {t}
+
+
+def _jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def _containment(query: set, passage: set) -> float:
+    """How much of the smaller of the two is inside the other: 1.0 for a passage copied whole."""
+    small = min(len(query), len(passage))
+    return len(query & passage) / small if small else 0.0

@@ -1,0 +1,41 @@
+"""`searchkit status`: what an index holds and whether its corpus changed since the build."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import store
+from .config import Settings
+from .errors import CorpusError
+
+
+def index_status(settings: Settings, verify: bool = False) -> dict:
+    index_dir = Path(settings.index_dir)
+    generation = store.open_generation(index_dir, verify=False)
+    if verify:
+        store.verify_files(generation, index_dir, full=True)
+    m = generation.manifest
+    meta = store.MetaStore(generation.meta_path, readonly=True)
+    try:
+        indexed = {source: key for source, key, _size, _n in meta.files()}
+    finally:
+        meta.close()
+    corpus_dir = Path(settings.corpus_dir)
+    changes = None
+    try:
+        from .corpus import scan_corpus
+
+        files, _ = scan_corpus(corpus_dir)
+        now = {f.source: f.file_key for f in files}
+        changes = {
+            "added": sorted(set(now) - set(indexed)),
+            "changed": sorted(s for s in now if s in indexed and now[s] != indexed[s]),
+            "removed": sorted(set(indexed) - set(now)),
+        }
+    except CorpusError:
+        pass
+    return {
+        "index": str(index_dir), "generation": m["generation"], "built_at": m["built_at"],
+        "searchkit_version": m["searchkit_version"], "model": m["model"], "counts": m["counts"],
+        "query_encoder": bool(m.get("encoder")), "corpus": str(corpus_dir), "corpus_changes": changes,
+        "files": sorted(indexed),
+    }

@@ -1,0 +1,118 @@
+"""Incremental updates, manifests, generations: the index as a whole."""
+import json
+
+import pytest
+
+from searchkit import store
+from searchkit.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from searchkit.indexer import build_index
+from searchkit.searcher import Searcher
+
+NEW_SPEECH = "在全区夜间经济工作推进会上的讲话\n一、大力发展夜间经济\n制定出台政策，繁荣夜市消费，打造特色步行街区。\n"
+
+
+def texts(settings, query, mode="keyword", k=10):
+    return [h.chunk.text for h in Searcher(settings).search(query, k=k, mode=mode).hits]
+
+
+def test_first_build_then_no_change_is_up_to_date(built, fake_embedder):
+    settings, report = built
+    assert report.added == ["a.txt", "b.txt"] and report.chunks_total > 0
+    again = build_index(settings, embedder=fake_embedder)
+    assert again.up_to_date and again.chunks_embedded == 0
+
+
+def test_adding_a_file_embeds_only_its_chunks(built, fake_embedder):
+    settings, first = built
+    (settings.corpus_dir / "c.txt").write_text(NEW_SPEECH, encoding="utf-8")
+    fake_embedder.encoded.clear()
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.added == ["c.txt"] and report.unchanged == ["a.txt", "b.txt"]
+    assert report.chunks_embedded == len(fake_embedder.encoded) > 0
+    assert all("夜" in t or "步行街" in t for t in fake_embedder.encoded)
+    assert "特色步行街区" in texts(settings, "特色步行街区")[0]
+    assert report.chunks_total == first.chunks_total + report.chunks_embedded
+
+
+def test_changing_and_removing_files(built, fake_embedder):
+    settings, _ = built
+    (settings.corpus_dir / "b.txt").write_text(NEW_SPEECH, encoding="utf-8")
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.changed == ["b.txt"]
+    assert texts(settings, '"双过半"') == []  # the old content of b.txt is gone
+    assert texts(settings, "步行街区")
+    (settings.corpus_dir / "b.txt").unlink()
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.removed == ["b.txt"]
+    assert texts(settings, "步行街区") == []
+    assert texts(settings, "招商引资")  # a.txt is still there
+
+
+def test_same_content_under_two_names_is_indexed_once(built, fake_embedder):
+    settings, first = built
+    (settings.corpus_dir / "copy.txt").write_bytes((settings.corpus_dir / "a.txt").read_bytes())
+    fake_embedder.encoded.clear()
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.added == ["copy.txt"] and report.chunks_total == first.chunks_total
+    assert fake_embedder.encoded == []
+    hit = Searcher(settings).search("招商引资", mode="keyword").hits[0]
+    assert set(hit.sources) == {"a.txt", "copy.txt"}
+
+
+def test_unchanged_vectors_are_reused_on_rebuild_of_changed_file(built, fake_embedder):
+    settings, _ = built
+    path = settings.corpus_dir / "a.txt"
+    extra = "\n四、其他事项\n" + "会后各单位要认真抓好落实，及时报送工作进展情况。" * 16 + "\n"
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    fake_embedder.encoded.clear()
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.changed == ["a.txt"] and report.chunks_reused > 0
+    assert report.chunks_embedded == len(fake_embedder.encoded)
+
+
+def test_missing_index_is_a_clean_error(settings):
+    with pytest.raises(IndexMissingError, match="run `searchkit index`"):
+        Searcher(settings).search("招商引资")
+
+
+def test_manifest_mismatch_is_detected(built):
+    settings, _ = built
+    with pytest.raises(IndexMismatchError, match="run `searchkit index`"):
+        Searcher(settings.with_(model="another-model")).search("招商引资")
+
+
+def test_manifest_describes_the_index(built):
+    settings, report = built
+    generation = store.open_generation(settings.index_dir)
+    m = generation.manifest
+    for key in ("format_version", "searchkit_version", "model", "analysis", "chunking", "counts", "files"):
+        assert key in m
+    assert m["model"] == {"name": "fake-bigram-64", "embed_template_version": 1, "dimension": 64}
+    assert m["analysis"]["user_dict_sha256"]
+    assert m["counts"]["chunks"] == report.chunks_total
+
+
+def test_damaged_files_are_detected(built):
+    settings, _ = built
+    generation = store.open_generation(settings.index_dir)
+    (generation.path / store.VECTORS).write_bytes(b"garbage")
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        Searcher(settings).search("招商引资")
+
+
+def test_damaged_index_is_rebuilt_by_the_next_build(built, fake_embedder):
+    settings, _ = built
+    generation = store.open_generation(settings.index_dir)
+    (generation.path / store.META).write_bytes(b"x")
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.rebuilt and texts(settings, "招商引资")
+
+
+def test_old_generations_are_cleaned(built, fake_embedder):
+    settings, _ = built
+    for i in range(4):
+        (settings.corpus_dir / f"n{i}.txt").write_text(NEW_SPEECH + str(i), encoding="utf-8")
+        build_index(settings, embedder=fake_embedder)
+    gens = sorted(p.name for p in settings.index_dir.glob("gen-*"))
+    assert len(gens) == 2 and (settings.index_dir / "CURRENT").read_text().strip() == gens[-1]
+    assert not list(settings.index_dir.glob("tmp-*"))
