@@ -180,7 +180,7 @@ def check_compatible(manifest: dict, expected: dict, index_dir: Path) -> None:
 
 
 def _first_difference(have: dict, wanted: dict) -> str:
-    for key in sorted(set(have) | set(wanted)):
+    for key in sorted(wanted):
         if have.get(key) != wanted.get(key):
             return f"{key}: index has {have.get(key)!r}, configuration has {wanted.get(key)!r}"
     return "unknown difference"

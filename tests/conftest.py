@@ -1,14 +1,8 @@
-"""Shared fixtures: a small deterministic fake embedder and a tiny corpus.
-
-The fake embedder hashes character bigrams into a 64-dimensional vector, so texts that
-share words are close: vector search behaves sensibly without loading a model.
-"""
+"""Shared fixtures: the fake embedder registered by name, a tiny corpus, a built index."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from searchkit.config import Settings
@@ -17,29 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = ROOT / "corpus"
 
 
-class FakeEmbedder:
-    """Same interface as SentenceTransformerEmbedder: name, dimension, encode()."""
-
-    name = "fake-bigram-64"
-    dimension = 64
-
-    def __init__(self):
-        self.encoded: list[str] = []  # every text it was asked to embed, for assertions
-
-    def encode(self, texts, progress=None):
-        self.encoded.extend(texts)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            chars = "".join(ch for ch in text if not ch.isspace())
-            for i in range(max(len(chars) - 1, 1)):
-                gram = chars[i:i + 2]
-                bucket = int.from_bytes(hashlib.md5(gram.encode()).digest()[:4], "little")
-                out[row, bucket % self.dimension] += 1.0 if bucket & 1 << 31 else -1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        if progress:
-            progress(len(texts))
-        return out / norms
+from fake_embedder import FakeEmbedder  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 SPEECH_A = """在全市招商引资工作会议上的讲话
