@@ -326,5 +326,31 @@ def _print_chunk_summary(results) -> None:
             out.print(f"  · {_escape(t)}")
 
 
+# -- eval ----------------------------------------------------------------------------------------
+
+@app.command("eval")
+def eval_(
+    qrels: Annotated[Path, typer.Argument(help="Judged queries, one JSON object a line (format in eval/README.md).")] = Path("eval/dev.jsonl"),
+    index_dir: IndexOpt = None,
+    mode: Annotated[str, typer.Option("--mode", "-m", help="hybrid, keyword, vector or all.")] = "all",
+    k: Annotated[int, typer.Option("-k", "--top", help="Score the top k results (nDCG@k, Recall@k, MRR@k).")] = 10,
+    as_json: JsonOpt = False,
+    per_query: Annotated[bool, typer.Option("--per-query", help="List the queries where hybrid loses most against the best mode.")] = False,
+) -> None:
+    """Score search quality on judged queries: nDCG, Recall and MRR, overall and per query kind."""
+    def work():
+        from .evaluation import evaluate
+
+        return evaluate(Settings.from_env(index_dir=index_dir), qrels, modes=mode, k=k)
+
+    report = _run(work)
+    if as_json:
+        print(json.dumps(report.to_dict(per_query=per_query), ensure_ascii=False, indent=2))
+        return
+    from .evaluation import print_report
+
+    print_report(report, _console(), per_query=per_query)
+
+
 def main() -> None:  # pragma: no cover
     app()
