@@ -30,10 +30,14 @@ class KeywordWeights:
     words: float = 1.0
     context: float = 0.6
     subwords: float = 0.3
-    bigrams: float = 0.5
+    bigrams: float = 1.0
+    phrase: float = 1.0  # bonus when a typed term's words stand together in the passage
     coord: float = 0.5  # Or(scale=...): a passage matching more of the query's terms scores higher
     k1: float = 1.2
     b: float = 0.75
+
+
+MAX_BIGRAM_PHRASE = 8  # a typed term longer than this is a sentence: no exact-sequence bonus
 
 
 def schema() -> fields.Schema:
@@ -108,18 +112,25 @@ class KeywordIndex:
         return ranking
 
     def _term_query(self, term: str) -> wq.Query | None:
-        """One typed term, scored across fields: exact words, context, bigrams, sub-words."""
+        """One typed term, scored across fields.
+
+        Its words count one by one (a term the user typed without spaces may be a whole
+        sentence); words in their typed order earn a phrase bonus, and bigrams and
+        sub-words catch passages where jieba cut the same characters differently.
+        """
         w = self.weights
         tokens = [word for word, _, _ in analysis.words(term)]
         content = [t for t in tokens if t not in analysis.QUERY_STOPWORDS] or tokens
         if not content:
             return None
         parts: list[wq.Query] = [
-            _sequence("words", content, w.words),
+            wq.Or([wq.Term("words", t) for t in content], boost=w.words),
             wq.Or([wq.Term("context", t) for t in content], boost=w.context),
         ]
+        if len(content) > 1 and w.phrase > 0:
+            parts.append(wq.Phrase("words", content, slop=1, boost=w.phrase))
         grams = [g for g, _, _, _ in analysis.bigrams(term)]
-        if grams and w.bigrams > 0:
+        if grams and w.bigrams > 0 and len(grams) <= MAX_BIGRAM_PHRASE:
             parts.append(_sequence("bigrams", grams, w.bigrams))
         pieces = [p for t in content for p in analysis.subwords_of(t)]
         if pieces and w.subwords > 0:

@@ -18,7 +18,7 @@ from .config import Settings
 from .embedding import Embedder, make_embedder
 from .errors import InputError
 from .indexer import expected_blocks
-from .keyword_index import KeywordIndex
+from .keyword_index import KeywordIndex, KeywordWeights
 from .models import Hit
 from .query import ParsedQuery, parse_query, require_text
 
@@ -35,7 +35,8 @@ class RankingSettings:
     keyword_weight: float = 1.0
     vector_weight: float = 1.0
     fold_threshold: float = 0.85  # bigram Jaccard above which two passages count as one
-    paragraph_terms: int = 24  # key words taken from a pasted paragraph for the keyword side
+    paragraph_terms: int = 48  # key words taken from a pasted paragraph for the keyword side
+    keyword: KeywordWeights = field(default_factory=KeywordWeights)
 
 
 @dataclass
@@ -108,7 +109,7 @@ class Searcher:
     @property
     def keyword(self) -> KeywordIndex:
         if self._keyword is None:
-            self._keyword = KeywordIndex(self.generation.keyword_dir)
+            self._keyword = KeywordIndex(self.generation.keyword_dir, self.ranking.keyword)
         return self._keyword
 
     @property
