@@ -76,15 +76,16 @@ def main() -> int:
             onnx_dir = Path(tmp)
             start = time.perf_counter()
             info = export_onnx(resolve_model_path(args.model), onnx_dir)
-            size = info["files"]["model.onnx"]["bytes"] / 1e6
-            print(f"exported in {time.perf_counter() - start:.1f}s: model.onnx {size:.1f} MB, opset {info['opset']}")
+            size = sum(f["bytes"] for f in info["files"].values()) / 1e6
+            print(f"exported in {time.perf_counter() - start:.1f}s: {size:.1f} MB "
+                  f"({', '.join(info['files'])}), opset {info['opset']}")
         candidate = OnnxEmbedder(onnx_dir, args.model, threads=2)
         worst = 1.0
         for label, texts in groups.items():
             worst = min(worst, report(label, reference.encode(texts), candidate.encode(texts)))
 
     ok = worst >= args.threshold
-    print(f"{'OK' if ok else 'FAIL'}: min cosine {worst:.6f} (threshold {args.threshold})")
+    print(f"{'OK' if ok else 'FAIL'}: min cosine {worst:.7f} (threshold {args.threshold})")
     return 0 if ok else 1
 
 
