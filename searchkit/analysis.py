@@ -47,13 +47,77 @@ def user_dict_hash() -> str:
 def analyzer_settings() -> dict:
     """What the manifest records: an index cut with other settings must be rebuilt."""
     return {"tokenizer": "jieba", "jieba_version": _jieba_version(), "hmm": HMM,
-            "user_dict_sha256": user_dict_hash(), "analysis_version": 1}
+            "user_dict_sha256": user_dict_hash(), "analysis_version": 2}
 
 
 def _jieba_version() -> str:
     from importlib.metadata import version
 
     return version("jieba")
+
+
+class LexiconFreq:
+    """jieba's word-frequency table read on demand from SQLite instead of loaded whole.
+
+    jieba needs ~1 s to load its 350k-word table; cutting a short query touches a few dozen
+    entries. Same table, same algorithm, so the same words as the full load (tested).
+    """
+
+    def __init__(self, path: Path):
+        import sqlite3
+
+        self.db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self.total = self.db.execute("SELECT value FROM meta WHERE key='total'").fetchone()[0]
+        self._cache: dict[str, int | None] = {}
+
+    def get(self, word: str, default=None):
+        if word not in self._cache:
+            row = self.db.execute("SELECT freq FROM freq WHERE word=?", (word,)).fetchone()
+            self._cache[word] = row[0] if row else None
+        value = self._cache[word]
+        return default if value is None else value
+
+    def __contains__(self, word: str) -> bool:
+        return self.get(word) is not None
+
+    def __getitem__(self, word: str) -> int:
+        value = self.get(word)
+        if value is None:
+            raise KeyError(word)
+        return value
+
+
+def write_lexicon(path: Path) -> None:
+    """Dump the loaded jieba table (with the domain dictionary) for LexiconFreq."""
+    import sqlite3
+
+    tok = jieba_tokenizer()
+    tmp = Path(f"{path}.tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.execute("CREATE TABLE freq (word TEXT PRIMARY KEY, freq INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
+    db.executemany("INSERT INTO freq VALUES (?, ?)", tok.FREQ.items())
+    db.execute("INSERT INTO meta VALUES ('total', ?)", (tok.total,))
+    db.commit()
+    db.close()
+    tmp.replace(path)
+
+
+def use_lexicon(path: Path) -> None:
+    """Cut text with the table in `path` unless the full table is already loaded."""
+    global _tokenizer
+    with _lock:
+        if _tokenizer is None:
+            import logging
+
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            tok = jieba.Tokenizer()
+            freq = LexiconFreq(path)
+            tok.FREQ, tok.total, tok.initialized = freq, freq.total, True
+            _tokenizer = tok
 
 
 def jieba_tokenizer():

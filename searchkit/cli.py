@@ -98,7 +98,8 @@ def index(
     out.print(f"{how} index at {settings.index_dir} (generation {report.generation}) in {report.seconds:.1f} s")
     out.print(f"  files: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
               f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped")
-    out.print(f"  passages: {report.chunks_embedded} embedded, {report.chunks_reused} reused; "
+    out.print(f"  passages: {report.chunks_embedded} embedded ({report.windows_embedded} windows), "
+              f"{report.chunks_reused} reused; "
               f"{report.chunks_total} in {report.speeches_total} speeches now indexed")
     for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for name in names:
@@ -110,7 +111,8 @@ def _report_dict(report) -> dict:
         "index": str(report.index_dir), "generation": report.generation, "up_to_date": report.up_to_date,
         "rebuilt": report.rebuilt, "added": report.added, "changed": report.changed, "removed": report.removed,
         "unchanged": report.unchanged, "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-        "chunks_embedded": report.chunks_embedded, "chunks_reused": report.chunks_reused,
+        "chunks_embedded": report.chunks_embedded, "windows_embedded": report.windows_embedded,
+        "chunks_reused": report.chunks_reused,
         "chunks": report.chunks_total, "speeches": report.speeches_total, "seconds": round(report.seconds, 3),
     }
 

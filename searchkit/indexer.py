@@ -23,26 +23,21 @@ from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
-from .vector_index import VectorIndex
+from .vector_index import WINDOW_SIZES, VectorIndex, passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
 
-EMBED_TEMPLATE_VERSION = 1
+EMBED_TEMPLATE_VERSION = 2  # 2: sentence windows of the passage text (vector_index.passage_windows)
 ENCODER_DIR = "encoder"
 
 # progress(phase, total) -> advance(n); the CLI passes rich progress bars, tests pass nothing.
 Progress = Callable[[str, int], Callable[[int], None]]
 
 
-def embed_text(chunk: Chunk) -> str:
-    """What the embedder reads for a passage: its heading path gives the section's topic."""
-    context = " ".join(h for h in chunk.heading if h and not chunk.text.startswith(h))
-    return f"{context}\n{chunk.text}" if context else chunk.text
-
-
 def expected_blocks(settings: Settings, embedder_name: str, dimension: int | None) -> dict:
     """The manifest blocks that must match between an index and the running configuration."""
-    model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION}
+    model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION,
+             "window_sizes": list(WINDOW_SIZES)}
     if dimension is not None:
         model["dimension"] = dimension
     return {"model": model, "analysis": analysis.analyzer_settings(), "chunking": settings.chunking_dict()}
@@ -58,6 +53,7 @@ class IndexReport:
     skipped: list[Skipped] = field(default_factory=list)
     chunks_embedded: int = 0
     chunks_reused: int = 0
+    windows_embedded: int = 0  # texts sent to the model (each passage is several windows)
     chunks_total: int = 0
     speeches_total: int = 0
     generation: int | None = None
@@ -80,8 +76,9 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
         report.removed_stale = store.remove_stale(index_dir)
         previous, report.rebuild_reason = _usable_previous(index_dir, settings, embedder, rebuild)
         report.rebuilt = previous is None
+        donor = None if previous or rebuild else _vector_donor(index_dir, settings, embedder)
         try:
-            _update(settings, embedder, files, previous, report, progress, strict)
+            _update(settings, embedder, files, previous, report, progress, strict, donor)
             report.removed_stale += store.remove_stale(index_dir)
         except OSError as error:
             raise SearchkitError(store.describe_os_error(error, index_dir)) from error
@@ -105,7 +102,19 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, re
     return generation, ""
 
 
-def _update(settings, embedder, files, previous, report, progress, strict):
+def _vector_donor(index_dir: Path, settings: Settings, embedder: Embedder):
+    """A live generation whose vectors can be reused although it cannot be updated in place
+    (e.g. only the chunking or tokenizer settings changed): same model, same windows."""
+    try:
+        generation = store.open_generation(index_dir)
+        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder.name, None)["model"]},
+                               index_dir)
+    except SearchkitError:
+        return None
+    return generation
+
+
+def _update(settings, embedder, files, previous, report, progress, strict, donor=None):
     index_dir = Path(settings.index_dir)
     old_meta = store.MetaStore(previous.meta_path, readonly=True) if previous else None
     old_sources = {s: key for s, key, _size, _n in old_meta.files()} if old_meta else {}
@@ -161,33 +170,47 @@ def _update(settings, embedder, files, previous, report, progress, strict):
         for source, key, _size, n in old_meta.files():
             speeches_of.setdefault(key, n)
 
-    # Embed what is new; reuse vectors of passages whose embedding input is unchanged.
-    old_vectors = VectorIndex.load(previous.vectors_path, mmap=False) if previous else None
-    reusable = old_meta.embed_keys() if old_meta else {}
+    # Embed what is new; reuse the vectors of passages whose text is unchanged.
+    source = previous or donor
+    old_vectors = VectorIndex.load(source.vectors_path, mmap=False) if source else None
+    if previous:
+        reusable = old_meta.embed_keys()
+    elif donor:
+        donor_meta = store.MetaStore(donor.meta_path, readonly=True)
+        reusable = donor_meta.embed_keys()
+        donor_meta.close()
+    else:
+        reusable = {}
     next_id = previous.manifest["next_doc_id"] if previous else 1
     rows: list[tuple[int, str, Chunk, str]] = []
-    to_embed: list[int] = []
-    reuse_ids: list[tuple[int, int]] = []
+    new_ids: list[int] = []
+    new_texts: list[str] = []
+    reused_ids: list[int] = []
+    reused_from: list[int] = []
     for key, chunk in new_chunks:
-        embed_key = hashlib.sha256(f"{embedder.name}\n{embed_text(chunk)}".encode()).hexdigest()
+        windows = passage_windows(chunk.text)
+        embed_key = hashlib.sha256("\n".join([embedder.name, *(w for _, w in windows)]).encode()).hexdigest()
         rows.append((next_id, key, chunk, embed_key))
+        local = [i for i, _ in windows]
         if embed_key in reusable and old_vectors is not None:
-            reuse_ids.append((len(rows) - 1, reusable[embed_key]))
+            reused_ids += vector_ids(next_id, local)
+            reused_from += vector_ids(reusable[embed_key], local)
+            report.chunks_reused += 1
         else:
-            to_embed.append(len(rows) - 1)
+            new_ids += vector_ids(next_id, local)
+            new_texts += [w for _, w in windows]
+            report.chunks_embedded += 1
         next_id += 1
-    vectors = np.zeros((len(rows), 0), dtype=np.float32)
-    if rows:
-        advance = progress("embedding", len(to_embed)) if progress and to_embed else None
-        embedded = embedder.encode([embed_text(rows[i][2]) for i in to_embed], progress=advance)
-        vectors = np.zeros((len(rows), embedded.shape[1] if len(to_embed) else old_vectors.dimension),
-                           dtype=np.float32)
-        if to_embed:
-            vectors[to_embed] = embedded
-        if reuse_ids:
-            vectors[[r for r, _ in reuse_ids]] = old_vectors.reconstruct([i for _, i in reuse_ids])
-    report.chunks_embedded = len(to_embed)
-    report.chunks_reused = len(reuse_ids)
+    # Short passages give the same window at both sizes: embed each distinct text once.
+    unique = list(dict.fromkeys(new_texts))
+    advance = progress("embedding", len(unique)) if progress and unique else None
+    embedded = None
+    if unique:
+        unique_vectors = embedder.encode(unique, progress=advance)
+        position = {text: i for i, text in enumerate(unique)}
+        embedded = unique_vectors[[position[t] for t in new_texts]]
+    report.windows_embedded = len(unique)
+    reused = old_vectors.reconstruct(reused_from) if reused_from else None
 
     # Write the new generation.
     writer = store.GenerationWriter(index_dir, previous)
@@ -198,7 +221,8 @@ def _update(settings, embedder, files, previous, report, progress, strict):
         else:
             keyword = KeywordIndex.create(writer.tmp / store.KEYWORD_DIR)
         meta = store.MetaStore(writer.tmp / store.META)
-        removed_ids = meta.delete_files(gone_keys)
+        removed_docs = meta.chunks(meta.doc_ids_of_files(gone_keys))
+        meta.delete_files(gone_keys)
         meta.add_chunks(rows)
         meta.replace_files([(f.source, f.file_key, f.size, speeches_of.get(f.file_key, 0))
                             for f in files if f.file_key in indexed_keys])
@@ -209,12 +233,19 @@ def _update(settings, embedder, files, previous, report, progress, strict):
         advance = progress("keyword index", len(rows)) if progress and rows else None
         keyword.update(gone_keys, [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
 
-        vector_index = old_vectors if old_vectors is not None else VectorIndex.create(
-            vectors.shape[1] if rows else embedder.dimension)
-        vector_index.remove(removed_ids)
-        vector_index.add([r[0] for r in rows], vectors)
+        vector_index = old_vectors if previous is not None else VectorIndex.create(
+            embedded.shape[1] if embedded is not None else reused.shape[1] if reused is not None
+            else embedder.dimension)
+        vector_index.remove([vid for doc_id, chunk in removed_docs.items()
+                             for vid in vector_ids(doc_id, [i for i, _ in passage_windows(chunk.text)])])
+        if embedded is not None:
+            vector_index.add(new_ids, embedded)
+        if reused is not None:
+            vector_index.add(reused_ids, reused)
         vector_index.save(writer.tmp / store.VECTORS)
 
+        if not (writer.tmp / store.LEXICON).exists():
+            analysis.write_lexicon(writer.tmp / store.LEXICON)
         encoder = _provide_query_encoder(embedder, previous, writer.tmp)
         report.chunks_total, report.speeches_total = counts
         manifest = store.new_manifest(

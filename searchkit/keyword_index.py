@@ -20,7 +20,7 @@ from whoosh import fields, index, query as wq, scoring
 
 from . import analysis
 from .models import Chunk
-from .query import ParsedQuery
+from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE, ParsedQuery
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,6 @@ class KeywordWeights:
     b: float = 0.75
 
 
-MAX_BIGRAM_PHRASE = 8  # a typed term longer than this is a sentence: no exact-sequence bonus
 
 
 def schema() -> fields.Schema:

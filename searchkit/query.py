@@ -14,7 +14,8 @@ from .errors import InputError
 # "…", “…” and 「…」 delimit exact phrases; an unbalanced quote is just a character.
 _PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」')
 _SEPARATORS = re.compile(r"[\s,，、;；。!！?？()（）\[\]【】{}<>《》:：+*~^|/\\'\"“”「」]+")
-MAX_QUERY_CHARS = 2000  # longer input is a paragraph: use `similar`
+# A typed term longer than this is a sentence in the user's own words, not a key word.
+SENTENCE_TERM_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class ParsedQuery:
     @property
     def all_pieces(self) -> tuple[str, ...]:
         return self.phrases + self.terms
+
+    @property
+    def is_sentence(self) -> bool:
+        """A question or paraphrase (机关单位赖账，企业要不回钱怎么办) rather than key words."""
+        return any(len(t) > SENTENCE_TERM_CHARS for t in self.terms)
 
     @property
     def semantic_text(self) -> str:

@@ -30,10 +30,13 @@ SIMILAR_MAX_CHARS = 510  # m3e-small reads 512 tokens, about one per Han charact
 @dataclass(frozen=True)
 class RankingSettings:
     depth: int = 100  # candidates taken from each side before fusion
-    fusion: str = "rrf"  # "rrf" or "convex"
+    # Hybrid = convex combination of normalised scores (fusion.convex_combination); the
+    # keyword side's share depends on what the user typed: key words and pasted paragraphs
+    # share their words with the passages they want, questions in one's own words rarely do.
+    fusion: str = "convex"  # or "rrf"
+    keyword_weight: float = 0.6  # key words, quoted phrases, pasted paragraphs
+    sentence_keyword_weight: float = 0.2  # a query typed as a sentence (query.is_sentence)
     rrf_k: float = 60.0
-    keyword_weight: float = 1.0
-    vector_weight: float = 1.0
     fold_threshold: float = 0.85  # bigram Jaccard above which two passages count as one
     paragraph_terms: int = 48  # key words taken from a pasted paragraph for the keyword side
     keyword: KeywordWeights = field(default_factory=KeywordWeights)
@@ -109,6 +112,9 @@ class Searcher:
     @property
     def keyword(self) -> KeywordIndex:
         if self._keyword is None:
+            lexicon = self.generation.path / store.LEXICON
+            if lexicon.exists():
+                analysis.use_lexicon(lexicon)
             self._keyword = KeywordIndex(self.generation.keyword_dir, self.ranking.keyword)
         return self._keyword
 
@@ -141,6 +147,7 @@ class Searcher:
     def search(self, query: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
         started = time.perf_counter()
         k, notices = validate(mode, k)
+        r = self.ranking
         parsed = parse_query(query)
         depth = max(self.ranking.depth, k)
         lists = {}
@@ -151,7 +158,8 @@ class Searcher:
             if parsed.phrases:  # a quoted phrase is a hard requirement in every mode
                 vector_hits = self._require_phrases(vector_hits, parsed)
             lists["vector"] = vector_hits
-        hits = self._finish(lists, mode, k)
+        weight = r.sentence_keyword_weight if parsed.is_sentence else r.keyword_weight
+        hits = self._finish(lists, mode, k, weight)
         terms = tuple(dict.fromkeys(parsed.phrases + tuple(
             w for t in parsed.terms for w, _, _ in analysis.words(t) if w not in analysis.QUERY_STOPWORDS)))
         return SearchResponse(parsed.text, mode, k, (time.perf_counter() - started) * 1000, hits, notices, terms)
@@ -171,14 +179,14 @@ class Searcher:
         if mode in ("vector", "hybrid"):
             lists["vector"] = self._vector_search(text[:SIMILAR_MAX_CHARS], depth)
         own = _bigram_set(text)
-        hits = self._finish(lists, mode, k, exclude=lambda hit_text: _containment(own, _bigram_set(hit_text)) >= 0.8)
+        hits = self._finish(lists, mode, k, self.ranking.keyword_weight, exclude=lambda hit_text: _containment(own, _bigram_set(hit_text)) >= 0.8)
         return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, hits, notices,
                               tuple(t for t, _ in key_terms[:8]))
 
     # -- internals -------------------------------------------------------------------------
     def _vector_search(self, text: str, depth: int) -> list[tuple[int, float]]:
         vector = self.embedder.encode([text])[0]
-        return self.vectors.search(vector, depth)
+        return self.vectors.search_passages(vector, depth)
 
     def _require_phrases(self, ranked, parsed: ParsedQuery):
         chunks = self.meta.chunks([d for d, _ in ranked])
@@ -196,16 +204,16 @@ class Searcher:
         top = scored[0][1] if scored else 1.0
         return [(w, s / top) for w, s in scored]
 
-    def _finish(self, lists, mode, k, exclude=None) -> list[Hit]:
+    def _finish(self, lists, mode, k, keyword_weight: float, exclude=None) -> list[Hit]:
         r = self.ranking
         if mode == "hybrid":
+            weights = {"keyword": keyword_weight, "vector": 1.0 - keyword_weight}
             if r.fusion == "convex":
-                fused = fusion.convex_combination(
-                    lists, {"keyword": r.keyword_weight, "vector": r.vector_weight},
-                    lower_bounds={"keyword": 0.0, "vector": None})
+                # BM25 has a true zero; cosine does not, so the vector list is scaled from
+                # its own lowest candidate.
+                fused = fusion.convex_combination(lists, weights, lower_bounds={"keyword": 0.0, "vector": None})
             else:
-                fused = fusion.reciprocal_rank_fusion(
-                    lists, k=r.rrf_k, weights={"keyword": r.keyword_weight, "vector": r.vector_weight})
+                fused = fusion.reciprocal_rank_fusion(lists, k=r.rrf_k, weights=weights)
         else:
             fused = fusion.reciprocal_rank_fusion({mode: lists[mode]}, k=0)
             for item in fused:  # single mode: keep the side's own score

@@ -43,6 +43,7 @@ MANIFEST = "manifest.json"
 KEYWORD_DIR = "keyword"
 VECTORS = "vectors.faiss"
 META = "meta.sqlite"
+LEXICON = "lexicon.sqlite"  # jieba's word table for fast query-time cutting (analysis.LexiconFreq)
 FULL_HASH_LIMIT = 32 * 1024 * 1024  # on load, files up to this size are sha256-checked, larger ones by size
 # (hashing a 100 MB model on every query would cost more than the query; `status --verify` hashes all)
 
@@ -219,6 +220,8 @@ class GenerationWriter:
         assert self.previous is not None
         _link_or_copy_tree(self.previous.keyword_dir, self.tmp / KEYWORD_DIR)
         shutil.copy2(self.previous.meta_path, self.tmp / META)
+        if (self.previous.path / LEXICON).exists():  # same analysis settings, or no previous
+            os.link(self.previous.path / LEXICON, self.tmp / LEXICON)
 
     def publish(self, manifest: dict) -> Generation:
         manifest = dict(manifest, generation=self.number, files=file_table(self.tmp))
@@ -369,6 +372,12 @@ class MetaStore:
         self.db.commit()
 
     # reading
+    def doc_ids_of_files(self, file_keys: Iterable[str]) -> list[int]:
+        ids: list[int] = []
+        for key in file_keys:
+            ids += [r[0] for r in self.db.execute("SELECT doc_id FROM chunks WHERE file_key=?", (key,))]
+        return ids
+
     def chunks(self, doc_ids: Iterable[int]) -> dict[int, Chunk]:
         ids = list(doc_ids)
         out: dict[int, Chunk] = {}

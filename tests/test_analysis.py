@@ -68,3 +68,25 @@ def test_punctuation_only_query_is_a_clean_error():
     for q in ["", "   ", "？", "“”", '""']:
         with pytest.raises(InputError):
             parse_query(q)
+
+
+def test_lexicon_backed_cutting_is_identical_to_full_jieba(tmp_path):
+    import jieba
+    from hypothesis import given, settings, strategies as st
+
+    analysis.write_lexicon(tmp_path / "lex.sqlite")
+    lazy = jieba.Tokenizer()
+    freq = analysis.LexiconFreq(tmp_path / "lex.sqlite")
+    lazy.FREQ, lazy.total, lazy.initialized = freq, freq.total, True
+    full = analysis.jieba_tokenizer()
+    corpus_text = (analysis.Path(__file__).parent.parent / "corpus" / "000_fcda3296baa12e59.txt").read_text("utf-8")
+    samples = [corpus_text[i:i + 200] for i in range(0, 6000, 200)] + ["招商引资 措施", "营商环境双过半开门红"]
+    for text in samples:
+        assert list(lazy.tokenize(text, HMM=False)) == list(full.tokenize(text, HMM=False))
+
+    @given(st.text(alphabet="招商引资营商环境项目建设双过半开门红的了 ，。AB12", max_size=30))
+    @settings(max_examples=200, deadline=None)
+    def same(text):
+        assert list(lazy.tokenize(text, HMM=False)) == list(full.tokenize(text, HMM=False))
+
+    same()

@@ -28,7 +28,7 @@ def test_adding_a_file_embeds_only_its_chunks(built, fake_embedder):
     fake_embedder.encoded.clear()
     report = build_index(settings, embedder=fake_embedder)
     assert report.added == ["c.txt"] and report.unchanged == ["a.txt", "b.txt"]
-    assert report.chunks_embedded == len(fake_embedder.encoded) > 0
+    assert report.chunks_embedded > 0 and report.windows_embedded == len(fake_embedder.encoded)
     assert all("夜" in t or "步行街" in t for t in fake_embedder.encoded)
     assert "特色步行街区" in texts(settings, "特色步行街区")[0]
     assert report.chunks_total == first.chunks_total + report.chunks_embedded
@@ -67,7 +67,7 @@ def test_unchanged_vectors_are_reused_on_rebuild_of_changed_file(built, fake_emb
     fake_embedder.encoded.clear()
     report = build_index(settings, embedder=fake_embedder)
     assert report.changed == ["a.txt"] and report.chunks_reused > 0
-    assert report.chunks_embedded == len(fake_embedder.encoded)
+    assert report.windows_embedded == len(fake_embedder.encoded) > 0
 
 
 def test_missing_index_is_a_clean_error(settings):
@@ -87,7 +87,7 @@ def test_manifest_describes_the_index(built):
     m = generation.manifest
     for key in ("format_version", "searchkit_version", "model", "analysis", "chunking", "counts", "files"):
         assert key in m
-    assert m["model"] == {"name": "fake-bigram-64", "embed_template_version": 1, "dimension": 64}
+    assert m["model"] == {"name": "fake-bigram-64", "embed_template_version": 2, "window_sizes": [120, 200], "dimension": 64}
     assert m["analysis"]["user_dict_sha256"]
     assert m["counts"]["chunks"] == report.chunks_total
 
@@ -116,3 +116,16 @@ def test_old_generations_are_cleaned(built, fake_embedder):
     gens = sorted(p.name for p in settings.index_dir.glob("gen-*"))
     assert len(gens) == 2 and (settings.index_dir / "CURRENT").read_text().strip() == gens[-1]
     assert not list(settings.index_dir.glob("tmp-*"))
+
+
+def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder, monkeypatch):
+    from searchkit import analysis, indexer
+
+    settings, first = built
+    original = analysis.analyzer_settings()
+    monkeypatch.setattr(indexer.analysis, "analyzer_settings", lambda: {**original, "analysis_version": 99})
+    fake_embedder.encoded.clear()
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.rebuilt and "settings changed" in report.rebuild_reason
+    assert report.chunks_reused == first.chunks_total and fake_embedder.encoded == []
+    assert texts(settings, "招商引资")

@@ -1,0 +1,49 @@
+import numpy as np
+
+from searchkit.vector_index import (WINDOW_SIZES, VectorIndex, aggregate_windows, passage_windows, vector_ids)
+
+
+def test_windows_hold_whole_sentences_within_size():
+    text = "第一句话写在这里。" * 30 + "最后一句没有句号"
+    windows = passage_windows(text)
+    sizes = {local // 128 for local, _ in windows}
+    assert sizes == set(range(len(WINDOW_SIZES)))
+    for local, window in windows:
+        assert len(window) <= WINDOW_SIZES[local // 128] or "。" not in window[:-1]
+        assert window.endswith("。") or window.endswith("最后一句没有句号")
+    # every size covers the whole text
+    for size_index in range(len(WINDOW_SIZES)):
+        joined = "".join(w for local, w in windows if local // 128 == size_index)
+        assert joined == text
+
+
+def test_empty_text_still_has_a_window():
+    assert passage_windows("") == [(0, "")]
+
+
+def test_aggregate_takes_best_window_per_size_and_averages():
+    ids = vector_ids(7, [0, 1, 128]) + vector_ids(9, [0])
+    hits = list(zip(ids, [0.9, 0.5, 0.7, 0.6]))
+    scores = dict(aggregate_windows(hits))
+    assert abs(scores[7] - (0.9 + 0.7) / 2) < 1e-9
+    # doc 9 has no size-1 window among the hits: it counts the lowest size-1 score seen (0.7)
+    assert abs(scores[9] - (0.6 + 0.7) / 2) < 1e-9
+
+
+def test_faiss_matches_brute_force_and_survives_removal(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.arange(1000, 1300)
+    index = VectorIndex.create(16)
+    index.add(ids, vectors)
+    query = vectors[5] + 0.1 * vectors[17]
+    expected = ids[np.argsort(-(vectors @ query))[:10]]
+    assert [i for i, _ in index.search(query, 10)] == list(expected)
+    index.remove([int(expected[0])])
+    assert int(expected[0]) not in [i for i, _ in index.search(query, 10)]
+    index.save(tmp_path / "v.faiss")
+    loaded = VectorIndex.load(tmp_path / "v.faiss")
+    assert loaded.count == 299
+    keep = next(i for i in range(1000, 1300) if i != int(expected[0]))
+    assert np.allclose(VectorIndex.load(tmp_path / "v.faiss", mmap=False).reconstruct([keep])[0], vectors[keep - 1000])
