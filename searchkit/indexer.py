@@ -94,7 +94,8 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, re
         generation = store.open_generation(index_dir)
         store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None), index_dir)
     except IndexMismatchError as error:
-        return None, str(error).split(" (")[0].replace("the index at", "settings changed for")
+        block = str(error).split("other ")[1].split(" settings")[0] if "other " in str(error) else "index"
+        return None, f"the {block} settings changed"
     except IndexCorruptError as error:
         return None, str(error).split(";")[0]
     except SearchkitError:  # no index yet
@@ -246,7 +247,7 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
 
         if not (writer.tmp / store.LEXICON).exists():
             analysis.write_lexicon(writer.tmp / store.LEXICON)
-        encoder = _provide_query_encoder(embedder, previous, writer.tmp)
+        encoder = _provide_query_encoder(embedder, previous or donor, writer.tmp)
         report.chunks_total, report.speeches_total = counts
         manifest = store.new_manifest(
             **expected_blocks(settings, embedder.name, vector_index.dimension),

@@ -138,7 +138,14 @@ class KeywordIndex:
 
     def _exact(self, phrase: str) -> wq.Query | None:
         grams = [g for g, _, _, _ in analysis.bigrams(phrase)]
-        return _sequence("bigrams", grams, 0.0) if grams else None
+        # A filter, so it should add (almost) nothing to the score; a zero boost would
+        # divide by zero in Whoosh's quality-skipping.
+        return _sequence("bigrams", grams, 1e-3) if grams else None
+
+    def contains_exact(self, text: str) -> bool:
+        """Whether some passage holds `text` verbatim (bigram phrase; ignores punctuation)."""
+        q = self._exact(text)
+        return bool(q is not None and self.search_query(q, 1))
 
     def search(self, parsed: ParsedQuery, limit: int) -> list[tuple[int, float]]:
         return self.search_query(self.build_query(parsed), limit)

@@ -16,6 +16,7 @@ _PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”|「([^」]+)」')
 _SEPARATORS = re.compile(r"[\s,，、;；。!！?？()（）\[\]【】{}<>《》:：+*~^|/\\'\"“”「」]+")
 # A typed term longer than this is a sentence in the user's own words, not a key word.
 SENTENCE_TERM_CHARS = 8
+_CLAUSE_PUNCTUATION = re.compile(r"[，。！？,!?]")
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,12 @@ class ParsedQuery:
 
     @property
     def is_sentence(self) -> bool:
-        """A question or paraphrase (机关单位赖账，企业要不回钱怎么办) rather than key words."""
-        return any(len(t) > SENTENCE_TERM_CHARS for t in self.terms)
+        """Typed as a sentence (机关单位赖账，企业要不回钱怎么办) rather than as key words:
+        a term longer than SENTENCE_TERM_CHARS, or clauses separated by punctuation."""
+        if self.phrases:
+            return False
+        return any(len(t) > SENTENCE_TERM_CHARS for t in self.terms) or bool(
+            len(self.terms) > 1 and _CLAUSE_PUNCTUATION.search(self.text))
 
     @property
     def semantic_text(self) -> str:

@@ -90,3 +90,18 @@ def test_lexicon_backed_cutting_is_identical_to_full_jieba(tmp_path):
         assert list(lazy.tokenize(text, HMM=False)) == list(full.tokenize(text, HMM=False))
 
     same()
+
+
+def test_sentence_shaped_queries():
+    assert parse_query("机关单位赖账，企业要不回钱怎么办").is_sentence
+    assert parse_query("工厂招不到合适的工人怎么办").is_sentence
+    assert not parse_query("招商引资 措施").is_sentence
+    # Long enough to look like a sentence; the searcher's verbatim check keeps it a key term.
+    assert parse_query("第七次全国人口普查").is_sentence
+    assert not parse_query('"工厂招不到合适的工人怎么办"').is_sentence  # a quoted phrase is exact
+
+
+def test_contains_exact(tmp_path):
+    ix = _index(tmp_path, ["第七次全国人口普查工作", "其他内容"])
+    assert ix.contains_exact("全国人口普查")
+    assert not ix.contains_exact("全国人口调查")

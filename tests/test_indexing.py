@@ -129,3 +129,13 @@ def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder, monke
     assert report.rebuilt and "settings changed" in report.rebuild_reason
     assert report.chunks_reused == first.chunks_total and fake_embedder.encoded == []
     assert texts(settings, "招商引资")
+
+
+def test_paraphrase_routing_uses_verbatim_check(built):
+    settings, _ = built
+    searcher = Searcher(settings)
+    from searchkit.query import parse_query
+
+    assert searcher._is_paraphrase(parse_query("企业办事怎么才能更方便一些"), "hybrid")
+    assert not searcher._is_paraphrase(parse_query("按时足额发放农民工工资"), "hybrid")  # verbatim in b.txt
+    assert not searcher._is_paraphrase(parse_query("招商引资 措施"), "hybrid")
