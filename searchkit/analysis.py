@@ -51,9 +51,9 @@ def analyzer_settings() -> dict:
 
 
 def _jieba_version() -> str:
-    from importlib.metadata import version
+    import jieba
 
-    return version("jieba")
+    return jieba.__version__
 
 
 class LexiconFreq:

@@ -11,6 +11,11 @@ from pathlib import Path
 
 DEFAULT_MODEL = "m3e-small"
 
+# What the vector side embeds (recorded in the manifest; changing either re-embeds):
+# each passage as sentence windows of at most these many characters (vector_index.py).
+WINDOW_SIZES = (120, 200)
+EMBED_TEMPLATE_VERSION = 2
+
 
 @dataclass(frozen=True)
 class ChunkingSettings:

@@ -1,8 +1,10 @@
 """The corpus folder: which files there are and what their content hashes are."""
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +57,21 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
             path = Path(dirpath) / name
             source = _relative(path, root)
             try:
+                if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO would block forever
+                    skipped.append(Skipped(source, "not a regular file (a pipe, socket or device)"))
+                    continue
                 data = path.read_bytes()
             except FileNotFoundError:
                 skipped.append(Skipped(source, "broken symlink or vanished file"))
                 continue
             except OSError as error:
                 skipped.append(Skipped(source, f"unreadable ({error.strerror})"))
+                continue
+            # Caught here, not after chunking, so that every such file is named (identical
+            # empty files share one content hash and would otherwise be reported once).
+            if not data.removeprefix(codecs.BOM_UTF8).strip():
+                skipped.append(Skipped(source, "empty file, nothing to index" if not data
+                                       else "only whitespace, nothing to index"))
                 continue
             files.append(CorpusFile(source, path, len(data), hashlib.sha256(data).hexdigest()))
     files.sort(key=lambda f: f.source)

@@ -399,4 +399,10 @@ def load_speeches(path: Path, root: Path) -> list[Speech]:
         source = path.relative_to(root).as_posix()
     except ValueError:
         source = path.as_posix()
-    return split_speeches(read_text(path), source)
+    text = read_text(path)
+    speeches = split_speeches(text, source)
+    if not speeches and find_toc(_normalised_lines(text)) is not None:
+        # Otherwise reported as "empty or whitespace only", which is not what the user sees.
+        raise CorpusError(f"{path} holds only a table of contents and no speech text; "
+                          "nothing to index (add the speeches or remove the file)")
+    return speeches

@@ -23,24 +23,15 @@ from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
-from .vector_index import WINDOW_SIZES, VectorIndex, passage_windows, vector_ids
+from .store import expected_blocks
+from .vector_index import VectorIndex, passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
 
-EMBED_TEMPLATE_VERSION = 2  # 2: sentence windows of the passage text (vector_index.passage_windows)
 ENCODER_DIR = "encoder"
 
 # progress(phase, total) -> advance(n); the CLI passes rich progress bars, tests pass nothing.
 Progress = Callable[[str, int], Callable[[int], None]]
-
-
-def expected_blocks(settings: Settings, embedder_name: str, dimension: int | None) -> dict:
-    """The manifest blocks that must match between an index and the running configuration."""
-    model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION,
-             "window_sizes": list(WINDOW_SIZES)}
-    if dimension is not None:
-        model["dimension"] = dimension
-    return {"model": model, "analysis": analysis.analyzer_settings(), "chunking": settings.chunking_dict()}
 
 
 @dataclass
@@ -91,7 +82,8 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, re
     if rebuild:
         return None, "--rebuild"
     try:
-        generation = store.open_generation(index_dir)
+        generation = store.open_generation(index_dir, verify=False)
+        store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
         store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None), index_dir)
     except IndexMismatchError as error:
         block = str(error).split("other ")[1].split(" settings")[0] if "other " in str(error) else "index"
@@ -107,7 +99,8 @@ def _vector_donor(index_dir: Path, settings: Settings, embedder: Embedder):
     """A live generation whose vectors can be reused although it cannot be updated in place
     (e.g. only the chunking or tokenizer settings changed): same model, same windows."""
     try:
-        generation = store.open_generation(index_dir)
+        generation = store.open_generation(index_dir, verify=False)
+        store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
         store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder.name, None)["model"]},
                                index_dir)
     except SearchkitError:

@@ -15,9 +15,7 @@ from pathlib import Path
 
 from . import analysis, fusion, store
 from .config import Settings
-from .embedding import Embedder, make_embedder
 from .errors import InputError
-from .indexer import expected_blocks
 from .keyword_index import KeywordIndex, KeywordWeights
 from .models import Hit
 from .query import ParsedQuery, parse_query, require_text
@@ -87,7 +85,7 @@ def validate(mode: str, k: int) -> tuple[int, list[str]]:
 
 
 class Searcher:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+    def __init__(self, settings: Settings, embedder=None,
                  ranking: RankingSettings | None = None):
         self.settings = settings
         self.ranking = ranking or RankingSettings()
@@ -104,7 +102,7 @@ class Searcher:
             index_dir = Path(self.settings.index_dir)
             generation = store.open_generation(index_dir)
             name = self._embedder.name if self._embedder else self.settings.model
-            store.check_compatible(generation.manifest, expected_blocks(self.settings, name, None), index_dir)
+            store.check_compatible(generation.manifest, store.expected_blocks(self.settings, name, None), index_dir)
             self._generation = generation
         return self._generation
 
@@ -132,7 +130,7 @@ class Searcher:
         return self._vectors
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self):
         if self._embedder is None:
             encoder = self.generation.manifest.get("encoder")
             if encoder:
@@ -140,6 +138,8 @@ class Searcher:
 
                 self._embedder = OnnxEmbedder(self.generation.path / encoder["path"], self.settings.model)
             else:
+                from .embedding import make_embedder
+
                 self._embedder = make_embedder(self.settings.model)
         return self._embedder
 
@@ -155,14 +155,10 @@ class Searcher:
         r = self.ranking
         parsed = parse_query(query)
         depth = max(self.ranking.depth, k)
-        lists = {}
-        if mode in ("keyword", "hybrid"):
-            lists["keyword"] = self.keyword.search(parsed, depth)
-        if mode in ("vector", "hybrid"):
-            vector_hits = self._vector_search(parsed.semantic_text, depth)
-            if parsed.phrases:  # a quoted phrase is a hard requirement in every mode
-                vector_hits = self._require_phrases(vector_hits, parsed)
-            lists["vector"] = vector_hits
+        lists = self._run_sides(mode, lambda: self.keyword.search(parsed, depth),
+                                lambda: self._vector_search(parsed.semantic_text, depth))
+        if parsed.phrases and "vector" in lists:  # a quoted phrase is a hard requirement in every mode
+            lists["vector"] = self._require_phrases(lists["vector"], parsed)
         weight = r.paraphrase_keyword_weight if self._is_paraphrase(parsed, mode) else r.keyword_weight
         hits = self._finish(lists, mode, k, weight)
         terms = tuple(dict.fromkeys(parsed.phrases + tuple(
@@ -177,18 +173,35 @@ class Searcher:
             notices.append(f"the paragraph has {len(text)} characters; the model reads the first "
                            f"{SIMILAR_MAX_CHARS}, the keyword side reads all of it")
         depth = max(self.ranking.depth, k) + 5  # room for the passage itself and its copies
-        key_terms = self._paragraph_terms(text)
-        lists = {}
-        if mode in ("keyword", "hybrid"):
-            lists["keyword"] = self.keyword.search_weighted_terms(key_terms, depth)
-        if mode in ("vector", "hybrid"):
-            lists["vector"] = self._vector_search(text[:SIMILAR_MAX_CHARS], depth)
+        key_terms: list[tuple[str, float]] = []
+
+        def keyword_side():
+            key_terms.extend(self._paragraph_terms(text))
+            return self.keyword.search_weighted_terms(key_terms, depth)
+
+        lists = self._run_sides(mode, keyword_side, lambda: self._vector_search(text[:SIMILAR_MAX_CHARS], depth))
         own = _bigram_set(text)
         hits = self._finish(lists, mode, k, self.ranking.keyword_weight, exclude=lambda hit_text: _containment(own, _bigram_set(hit_text)) >= 0.8)
         return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, hits, notices,
                               tuple(t for t, _ in key_terms[:8]))
 
     # -- internals -------------------------------------------------------------------------
+    def _run_sides(self, mode: str, keyword_side, vector_side) -> dict:
+        """Run the sides a mode needs. In hybrid mode the vector side (loading the encoder
+        and FAISS, then embedding) runs in a thread while Whoosh searches: both load for
+        a fresh process's first query, and the encoder releases the GIL while it computes."""
+        self.generation  # open (and verify) once, before any thread touches it
+        if mode == "keyword":
+            return {"keyword": keyword_side()}
+        if mode == "vector":
+            return {"vector": vector_side()}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            vector_future = pool.submit(vector_side)
+            keyword_hits = keyword_side()
+            return {"keyword": keyword_hits, "vector": vector_future.result()}
+
     def _vector_search(self, text: str, depth: int) -> list[tuple[int, float]]:
         vector = self.embedder.encode([text])[0]
         return self.vectors.search_passages(vector, depth)

@@ -34,6 +34,8 @@ from typing import Iterable, Iterator
 from . import __version__
 from .errors import (IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
                      SearchkitError)
+from .analysis import analyzer_settings
+from .config import EMBED_TEMPLATE_VERSION, WINDOW_SIZES
 from .models import Chunk
 
 FORMAT_VERSION = 1
@@ -44,8 +46,10 @@ KEYWORD_DIR = "keyword"
 VECTORS = "vectors.faiss"
 META = "meta.sqlite"
 LEXICON = "lexicon.sqlite"  # jieba's word table for fast query-time cutting (analysis.LexiconFreq)
-FULL_HASH_LIMIT = 32 * 1024 * 1024  # on load, files up to this size are sha256-checked, larger ones by size
-# (hashing a 100 MB model on every query would cost more than the query; `status --verify` hashes all)
+# On load, files up to this size are sha256-checked and larger ones by size: hashing the
+# 10 MB vector file and the 95 MB model on every query would cost more than the query.
+# `searchkit status --verify` and every build check the hash of every file.
+FULL_HASH_LIMIT = 4 * 1024 * 1024
 
 
 def now_iso() -> str:
@@ -185,6 +189,16 @@ def _first_difference(have: dict, wanted: dict) -> str:
         if have.get(key) != wanted.get(key):
             return f"{key}: index has {have.get(key)!r}, configuration has {wanted.get(key)!r}"
     return "unknown difference"
+
+
+def expected_blocks(settings, embedder_name: str, dimension: int | None) -> dict:
+    """The manifest blocks that must match between an index and the running configuration."""
+    model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION,
+             "window_sizes": list(WINDOW_SIZES)}
+    if dimension is not None:
+        model["dimension"] = dimension
+    return {"model": model, "analysis": analyzer_settings(), "chunking": settings.chunking_dict()}
+
 
 
 def file_table(root: Path) -> dict:

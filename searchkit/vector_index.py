@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .config import WINDOW_SIZES
+
 IVF_THRESHOLD = 200_000  # below this, exact search answers in tens of milliseconds here
 
 # -- passages as several vectors -------------------------------------------------------------
@@ -21,7 +23,6 @@ IVF_THRESHOLD = 200_000  # below this, exact search answers in tens of milliseco
 # matches one sentence or two. So each passage is embedded as windows of whole sentences
 # at two sizes, and a passage scores the mean of its best window at each size. On the dev
 # set this lifted vector-only nDCG@10 from 0.436 (whole passages) to 0.619.
-WINDOW_SIZES = (120, 200)  # characters per window, greedy over whole sentences
 _SLOTS = 128  # window ids per size: vector id = doc_id * 256 + size_index * 128 + window
 _SENTENCE_END = re.compile(r"(?<=[。！？；!?;\n])")
 
