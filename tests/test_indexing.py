@@ -119,11 +119,11 @@ def test_old_generations_are_cleaned(built, fake_embedder):
 
 
 def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder, monkeypatch):
-    from searchkit import analysis, indexer
+    from searchkit import analysis
 
     settings, first = built
     original = analysis.analyzer_settings()
-    monkeypatch.setattr(indexer.analysis, "analyzer_settings", lambda: {**original, "analysis_version": 99})
+    monkeypatch.setattr(store, "analyzer_settings", lambda: {**original, "analysis_version": 99})
     fake_embedder.encoded.clear()
     report = build_index(settings, embedder=fake_embedder)
     assert report.rebuilt and "settings changed" in report.rebuild_reason
