@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ import numpy as np
 from . import analysis, chunking, store
 from .config import Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
-from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder
+from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder, resolve_model_path
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
@@ -62,12 +63,15 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
     report = IndexReport(index_dir=index_dir)
     files, skipped = scan_corpus(settings.corpus_dir)
     report.skipped.extend(skipped)
-    embedder = embedder or make_embedder(settings.model)
+    explicit_embedder = embedder is not None
+    embedder = embedder or make_embedder(settings.model)  # lazy: loads on first encode
     with store.build_lock(index_dir):
         report.removed_stale = store.remove_stale(index_dir)
         previous, report.rebuild_reason = _usable_previous(index_dir, settings, embedder, rebuild)
         report.rebuilt = previous is None
         donor = None if previous or rebuild else _vector_donor(index_dir, settings, embedder)
+        if not explicit_embedder and previous is not None:
+            embedder = _update_encoder(settings, previous) or embedder
         try:
             _update(settings, embedder, files, previous, report, progress, strict, donor)
             report.removed_stale += store.remove_stale(index_dir)
@@ -206,7 +210,10 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
     report.windows_embedded = len(unique)
     reused = old_vectors.reconstruct(reused_from) if reused_from else None
 
-    # Write the new generation.
+    # Write the new generation. An update cuts its few new passages with the previous
+    # generation's jieba table read on demand (identical cuts, no 1 s dictionary load).
+    if previous is not None and (previous.path / store.LEXICON).exists():
+        analysis.use_lexicon(previous.path / store.LEXICON)
     writer = store.GenerationWriter(index_dir, previous)
     try:
         if previous:
@@ -240,7 +247,7 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
 
         if not (writer.tmp / store.LEXICON).exists():
             analysis.write_lexicon(writer.tmp / store.LEXICON)
-        encoder = _provide_query_encoder(embedder, previous or donor, writer.tmp)
+        encoder = _provide_query_encoder(settings, embedder, previous or donor, writer.tmp)
         report.chunks_total, report.speeches_total = counts
         manifest = store.new_manifest(
             **expected_blocks(settings, embedder.name, vector_index.dimension),
@@ -260,19 +267,42 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
     report.generation = generation.number
 
 
-def _provide_query_encoder(embedder, previous, gen_dir: Path) -> dict | None:
+def _update_encoder(settings: Settings, previous):
+    """For an update: the index's ONNX copy of the configured model, if it has one.
+
+    Importing sentence-transformers alone takes 8-10 s, longer than embedding a new
+    speech; the ONNX copy was exported from the same weights by the full build and agrees
+    with it to cosine >= 0.9999998 (scripts/verify_onnx.py). Full builds and rebuilds stay
+    on sentence-transformers, the reference path.
+    """
+    encoder = previous.manifest.get("encoder")
+    try:
+        fingerprint = _model_fingerprint(resolve_model_path(settings.model))
+    except SearchkitError:
+        return None
+    if not encoder or encoder.get("model_fingerprint") != fingerprint:
+        return None
+    from .onnx_encoder import OnnxEmbedder
+
+    return OnnxEmbedder(previous.path / encoder["path"], settings.model, threads=os.cpu_count() or 1)
+
+
+def _provide_query_encoder(settings: Settings, embedder, previous, gen_dir: Path) -> dict | None:
     """Give the generation a fast query-time (ONNX) copy of the model, exported once.
 
     Query processes then never import torch (seconds); see onnx_encoder.py.
     """
-    if not isinstance(embedder, SentenceTransformerEmbedder):
-        return None
-    model_id = _model_fingerprint(embedder.path)
+    try:
+        model_id = _model_fingerprint(resolve_model_path(settings.model))
+    except SearchkitError:
+        return None  # e.g. a test's fake embedder: queries use it directly
     target = gen_dir / ENCODER_DIR
     old = previous.manifest.get("encoder") if previous else None
     if old and old.get("model_fingerprint") == model_id and (previous.path / ENCODER_DIR).is_dir():
         store._link_or_copy_tree(previous.path / ENCODER_DIR, target)
         return old
+    if not isinstance(embedder, SentenceTransformerEmbedder):
+        return None
     try:
         from .onnx_encoder import export_onnx
 
