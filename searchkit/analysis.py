@@ -28,7 +28,7 @@ HMM = False  # HMM guesses new words differently in different contexts; off keep
 
 # A token is kept if it holds a letter, digit or Han character; punctuation and spaces are dropped.
 _WORDLIKE = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]")
-_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[0-9A-Za-z]+(?:[.%][0-9A-Za-z]+)*")
+_TEXT_RUN = re.compile(r"[0-9A-Za-z\u3400-\u9fff\uf900-\ufaff]+")
 
 # Function words that carry no topic; removed from *queries* (not from the index, so phrases still line up).
 QUERY_STOPWORDS = frozenset(
@@ -47,7 +47,7 @@ def user_dict_hash() -> str:
 def analyzer_settings() -> dict:
     """What the manifest records: an index cut with other settings must be rebuilt."""
     return {"tokenizer": "jieba", "jieba_version": _jieba_version(), "hmm": HMM,
-            "user_dict_sha256": user_dict_hash(), "analysis_version": 2}
+            "user_dict_sha256": user_dict_hash(), "analysis_version": 3}
 
 
 def _jieba_version() -> str:
@@ -164,20 +164,19 @@ def subwords_of(word: str) -> tuple[str, ...]:
 
 
 def bigrams(text: str) -> Iterator[tuple[str, int, int, int]]:
-    """Han character bigrams (and latin/number words) as (gram, position, start, end).
+    """Character bigrams of each run of Han characters, digits and latin letters, as
+    (gram, position, start, end); a one-character run yields itself.
 
-    A run of Han characters yields its overlapping bigrams (a lone character yields itself);
-    positions jump by two between runs so no phrase can match across punctuation.
+    Positions continue within a run (编号乙007号 → 编号 号乙 乙0 00 07 7号) and jump by two
+    between runs, so a quoted phrase matches exactly the text's substrings and never
+    across punctuation or spaces.
     """
     pos = 0
-    for match in _HAN_RUN.finditer(text.lower()):
+    for match in _TEXT_RUN.finditer(text.lower()):
         run, base = match.group(0), match.start()
-        if not ("\u3400" <= run[0] <= "\uffff"):
-            yield run, pos, base, match.end()
-            pos += 2
-            continue
         if len(run) == 1:
             yield run, pos, base, base + 1
+            pos += 1
         for i in range(len(run) - 1):
             yield run[i:i + 2], pos, base + i, base + i + 2
             pos += 1

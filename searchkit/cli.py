@@ -89,7 +89,7 @@ def index(
         return
     out = _console()
     for skipped in report.skipped:
-        _console(stderr=True).print(f"[yellow]warning:[/] skipped {_escape(skipped.source)}: {_escape(skipped.reason)}")
+        _console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/] skipped {_escape(skipped.source)}: {_escape(skipped.reason)}")
     if report.up_to_date:
         out.print(f"Index at {settings.index_dir} is up to date: {len(report.unchanged)} files, "
                   f"{report.chunks_total} passages ({report.seconds:.2f} s).")
@@ -203,7 +203,7 @@ def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
 
 
 def _print_response(response, as_json: bool) -> None:
-    err = _console(stderr=True)
+    err = _console(stderr=True, soft_wrap=True)
     for notice in response.notices:
         err.print(f"[yellow]note:[/] {_escape(notice)}")
     if as_json:

@@ -94,6 +94,10 @@ class SentenceTransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer  # slow import, deliberately late
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # our own progress bar covers the work
+            hf_logging.set_verbosity_error()
 
             self._model = SentenceTransformer(str(self.path), device="cpu")
             self._dimension = int(self._model.get_embedding_dimension()

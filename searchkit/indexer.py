@@ -118,9 +118,37 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
     old_sources = {s: key for s, key, _size, _n in old_meta.files()} if old_meta else {}
     old_keys = set(old_sources.values())
 
-    # Classify by name, dedupe by content: one file_key is chunked once, under its first name.
-    current_sources = {f.source: f.file_key for f in files}
+    # Content known to be unusable (recorded by the previous build) is skipped again
+    # without reading, and does not by itself make the index out of date.
+    known_bad = {entry["file_key"]: entry["reason"] for entry in (previous.manifest.get("skipped", []) if previous else [])}
+    canonical: dict[str, CorpusFile] = {}  # one file_key is chunked once, under its first name
     for f in files:
+        canonical.setdefault(f.file_key, f)
+    new_keys = [k for k in canonical if k not in old_keys and k not in known_bad]
+
+    # Chunk new content.
+    new_chunks: list[tuple[str, Chunk]] = []
+    speeches_of: dict[str, int] = {}
+    bad = {k: known_bad[k] for k in canonical if k in known_bad}
+    advance = progress("chunking", len(new_keys)) if progress and new_keys else None
+    for key in new_keys:
+        f = canonical[key]
+        try:
+            chunks = chunking.chunk_file(f.path, settings.corpus_dir, settings.chunking)
+        except CorpusError as error:
+            bad[key] = str(error)
+            chunks = []
+        if not chunks and key not in bad:
+            bad[key] = "no text to index (empty or whitespace only)"
+        speeches_of[key] = len({c.speech_index for c in chunks})
+        new_chunks += [(key, c) for c in chunks]
+        if advance:
+            advance(1)
+    # Every name of unusable content is reported skipped, and none counts as added.
+    report.skipped += [Skipped(f.source, bad[f.file_key]) for f in files if f.file_key in bad]
+    usable = [f for f in files if f.file_key not in bad]
+    current_sources = {f.source: f.file_key for f in usable}
+    for f in usable:
         if f.source not in old_sources:
             report.added.append(f.source)
         elif old_sources[f.source] != f.file_key:
@@ -128,13 +156,12 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
         else:
             report.unchanged.append(f.source)
     report.removed = sorted(set(old_sources) - set(current_sources))
-    canonical: dict[str, CorpusFile] = {}
-    for f in files:
-        canonical.setdefault(f.file_key, f)
-    new_keys = [k for k in canonical if k not in old_keys]
-    gone_keys = sorted(old_keys - set(canonical))
+    gone_keys = sorted(old_keys - set(current_sources.values()))
+    skipped_entries = [{"source": f.source, "file_key": f.file_key, "reason": bad[f.file_key]}
+                       for f in files if f.file_key in bad]
 
-    if previous is not None and not new_keys and not gone_keys and current_sources == old_sources:
+    if (previous is not None and not new_chunks and not gone_keys and current_sources == old_sources
+            and skipped_entries == previous.manifest.get("skipped", [])):
         report.up_to_date = True
         report.generation = previous.number
         report.chunks_total = previous.manifest["counts"]["chunks"]
@@ -142,23 +169,6 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
         old_meta.close()
         return
 
-    # Chunk new content.
-    new_chunks: list[tuple[str, Chunk]] = []
-    speeches_of: dict[str, int] = {}
-    advance = progress("chunking", len(new_keys)) if progress else None
-    for key in new_keys:
-        f = canonical[key]
-        try:
-            chunks = chunking.chunk_file(f.path, settings.corpus_dir, settings.chunking)
-        except CorpusError as error:
-            report.skipped.append(Skipped(f.source, str(error)))
-            chunks = []
-        if not chunks and not any(s.source == f.source for s in report.skipped):
-            report.skipped.append(Skipped(f.source, "no text to index (empty or whitespace only)"))
-        speeches_of[key] = len({c.speech_index for c in chunks})
-        new_chunks += [(key, c) for c in chunks]
-        if advance:
-            advance(1)
     if strict and report.skipped:
         first = report.skipped[0]
         raise CorpusError(f"{first.source}: {first.reason} (--strict makes skipped files fatal)")
@@ -254,6 +264,7 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
             counts={"files": len([f for f in files if f.file_key in indexed_keys]),
                     "unique_files": len(indexed_keys), "speeches": counts[1], "chunks": counts[0]},
             next_doc_id=next_id,
+            skipped=skipped_entries,
             corpus_dir=str(Path(settings.corpus_dir).resolve()),
             encoder=encoder,
         )

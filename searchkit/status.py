@@ -25,7 +25,8 @@ def index_status(settings: Settings, verify: bool = False) -> dict:
         from .corpus import scan_corpus
 
         files, _ = scan_corpus(corpus_dir)
-        now = {f.source: f.file_key for f in files}
+        known_bad = {e["source"] for e in m.get("skipped", [])}
+        now = {f.source: f.file_key for f in files if f.source not in known_bad}
         changes = {
             "added": sorted(set(now) - set(indexed)),
             "changed": sorted(s for s in now if s in indexed and now[s] != indexed[s]),
