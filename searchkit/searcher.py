@@ -8,6 +8,7 @@ imports FAISS or an embedder.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -93,6 +94,7 @@ class Searcher:
         self._generation: store.Generation | None = None
         self._keyword: KeywordIndex | None = None
         self._vectors = None
+        self._vectors_lock = threading.Lock()
         self._meta: store.MetaStore | None = None
 
     # -- opening ---------------------------------------------------------------------------
@@ -103,6 +105,9 @@ class Searcher:
             generation = store.open_generation(index_dir)
             name = self._embedder.name if self._embedder else self.settings.model
             store.check_compatible(generation.manifest, store.expected_blocks(self.settings, name, None), index_dir)
+            lexicon = generation.path / store.LEXICON
+            if lexicon.exists():  # every cut of query text reads jieba's table on demand from here
+                analysis.use_lexicon(lexicon)
             self._generation = generation
         return self._generation
 
@@ -115,19 +120,17 @@ class Searcher:
     @property
     def keyword(self) -> KeywordIndex:
         if self._keyword is None:
-            lexicon = self.generation.path / store.LEXICON
-            if lexicon.exists():
-                analysis.use_lexicon(lexicon)
             self._keyword = KeywordIndex(self.generation.keyword_dir, self.ranking.keyword)
         return self._keyword
 
     @property
     def vectors(self):
-        if self._vectors is None:
-            from .vector_index import VectorIndex
+        with self._vectors_lock:  # loaded by whichever thread asks first
+            if self._vectors is None:
+                from .vector_index import VectorIndex
 
-            self._vectors = VectorIndex.load(self.generation.vectors_path)
-        return self._vectors
+                self._vectors = VectorIndex.load(self.generation.vectors_path)
+            return self._vectors
 
     @property
     def embedder(self):
@@ -187,17 +190,19 @@ class Searcher:
 
     # -- internals -------------------------------------------------------------------------
     def _run_sides(self, mode: str, keyword_side, vector_side) -> dict:
-        """Run the sides a mode needs. In hybrid mode the vector side (loading the encoder
-        and FAISS, then embedding) runs in a thread while Whoosh searches: both load for
-        a fresh process's first query, and the encoder releases the GIL while it computes."""
+        """Run the sides a mode needs. For a fresh process the first query is mostly
+        loading (Whoosh, FAISS, the ONNX encoder), so in hybrid mode the loads overlap:
+        FAISS and the encoder load in threads while Whoosh searches (onnxruntime and FAISS
+        release the GIL while they work)."""
         self.generation  # open (and verify) once, before any thread touches it
         if mode == "keyword":
             return {"keyword": keyword_side()}
-        if mode == "vector":
-            return {"vector": vector_side()}
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            pool.submit(lambda: self.vectors)  # warm-up only; vector_side waits on the same lock
+            if mode == "vector":
+                return {"vector": vector_side()}
             vector_future = pool.submit(vector_side)
             keyword_hits = keyword_side()
             return {"keyword": keyword_hits, "vector": vector_future.result()}
