@@ -253,6 +253,7 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
             vector_index.add(new_ids, embedded)
         if reused is not None:
             vector_index.add(reused_ids, reused)
+        vector_index = vector_index.scaled()
         vector_index.save(writer.tmp / store.VECTORS)
 
         if not (writer.tmp / store.LEXICON).exists():

@@ -136,6 +136,23 @@ class VectorIndex:
         return out
 
     @property
+    def is_exact(self) -> bool:
+        return isinstance(self.index, _faiss().IndexIDMap2)
+
+    def scaled(self) -> "VectorIndex":
+        """This index, or an IVF copy once exact search would get slow (IVF_THRESHOLD).
+
+        Measured (scripts/bench_scale.py): exact search over 1M vectors takes ~470 ms a
+        query on one core, IVF with nprobe 16 ~2 ms at recall@10 1.000 on clustered data.
+        """
+        if not self.is_exact or self.count <= IVF_THRESHOLD:
+            return self
+        faiss = _faiss()
+        ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        vectors = self.index.index.reconstruct_n(0, self.count)
+        return VectorIndex.build_ivf(ids, vectors)
+
+    @property
     def count(self) -> int:
         return int(self.index.ntotal)
 

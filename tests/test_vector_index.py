@@ -47,3 +47,23 @@ def test_faiss_matches_brute_force_and_survives_removal(tmp_path):
     assert loaded.count == 299
     keep = next(i for i in range(1000, 1300) if i != int(expected[0]))
     assert np.allclose(VectorIndex.load(tmp_path / "v.faiss", mmap=False).reconstruct([keep])[0], vectors[keep - 1000])
+
+
+def test_large_index_switches_to_ivf_and_keeps_ids(monkeypatch):
+    import searchkit.vector_index as vi
+
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(20, 16))
+    vectors = (centers[rng.integers(0, 20, 3000)] + 0.1 * rng.normal(size=(3000, 16))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex.create(16)
+    index.add(np.arange(3000) + 10, vectors)
+    monkeypatch.setattr(vi, "IVF_THRESHOLD", 1000)
+    ivf = index.scaled()
+    assert not ivf.is_exact and ivf.count == 3000
+    exact = [i for i, _ in index.search(vectors[7], 10)]
+    approx = [i for i, _ in ivf.search(vectors[7], 10)]
+    assert len(set(exact) & set(approx)) >= 8 and approx[0] == 17
+    ivf.remove([17])
+    assert 17 not in [i for i, _ in ivf.search(vectors[7], 10)]
+    assert np.allclose(ivf.reconstruct([18])[0], vectors[8], atol=1e-6)
