@@ -1,0 +1,75 @@
+#!/usr/bin/env python
+"""Full build of the bundled corpus, beside plain sentence-transformers encoding.
+
+Builds a fresh index of the corpus into a temporary folder (the reference path:
+sentence-transformers, length-sorted batches of 32 sentence windows) and reports its wall
+time per phase, then encodes the same passages whole with a plain
+`SentenceTransformer.encode(texts, batch_size=32)` in the same process for comparison.
+
+    .venv/bin/python scripts/bench_build.py [--corpus corpus]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default=str(ROOT / "corpus"))
+    args = parser.parse_args()
+
+    from searchkit.config import Settings
+    from searchkit.embedding import SentenceTransformerEmbedder
+    from searchkit.indexer import build_index
+
+    phases: dict[str, float] = {}
+    current: dict[str, float] = {}
+
+    def progress(phase: str, total: int):
+        now = time.perf_counter()
+        for name, started in current.items():
+            phases[name] = now - started
+        current.clear()
+        current[phase] = now
+        return lambda n=1: None
+
+    print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
+    embedder = SentenceTransformerEmbedder("m3e-small")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(corpus_dir=Path(args.corpus), index_dir=Path(tmp) / "index")
+        started = time.perf_counter()
+        report = build_index(settings, embedder=embedder, progress=progress)
+        wall = time.perf_counter() - started
+        for name, t0 in current.items():
+            phases[name] = time.perf_counter() - t0
+        from searchkit.store import MetaStore, open_generation
+
+        meta = MetaStore(open_generation(settings.index_dir).meta_path, readonly=True)
+        texts = [c.text for c in meta.chunks(meta.all_doc_ids()).values()]
+        meta.close()
+
+    model = embedder._load()
+    started = time.perf_counter()
+    model.encode(texts, batch_size=32, show_progress_bar=False)
+    plain = time.perf_counter() - started
+
+    n = report.chunks_total
+    print(f"\n| what | wall s | passages/s |")
+    print("|---|---|---|")
+    print(f"| `searchkit index` full build ({n} passages, {report.windows_embedded} windows embedded) "
+          f"| {wall:.1f} | {n / wall:.1f} |")
+    for name, seconds in phases.items():
+        print(f"| · phase: {name} | {seconds:.1f} | |")
+    print(f"| plain sentence-transformers encode of the same {len(texts)} passages, whole | {plain:.1f} | {len(texts) / plain:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
