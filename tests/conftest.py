@@ -72,3 +72,20 @@ def built(settings, fake_embedder):
 
     report = build_index(settings, embedder=fake_embedder)
     return settings, report
+
+
+@pytest.fixture
+def run(settings):
+    """The CLI on the `settings` corpus and index, with the fake embedder: run("search", "…")."""
+    from typer.testing import CliRunner
+
+    from searchkit.cli import app
+
+    runner = CliRunner()
+    env = {"SEARCHKIT_CORPUS": str(settings.corpus_dir), "SEARCHKIT_INDEX": str(settings.index_dir),
+           "SEARCHKIT_MODEL": settings.model}
+
+    def invoke(*args, input=None):
+        return runner.invoke(app, list(args), env=env, input=input)
+
+    return invoke

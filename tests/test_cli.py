@@ -2,23 +2,9 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from searchkit.cli import app
 
 RESULT_KEYS = {"rank", "score", "chunk_id", "source", "title", "heading", "text", "keyword_rank", "vector_rank"}
-
-
-@pytest.fixture
-def run(settings):
-    runner = CliRunner()
-    env = {"SEARCHKIT_CORPUS": str(settings.corpus_dir), "SEARCHKIT_INDEX": str(settings.index_dir),
-           "SEARCHKIT_MODEL": settings.model}
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), env=env, input=input)
-
-    return invoke
 
 
 def one_line_error(result):

