@@ -31,6 +31,9 @@ class Settings:
     # A name resolved by embedding.resolve_model_path ("m3e-small") or a local folder.
     model: str = DEFAULT_MODEL
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    # How keyword queries are scored: "full", "lean" (fast on big indexes) or "auto" (lean
+    # above keyword_index.LEAN_ABOVE passages). Query-time only: the index is the same.
+    keyword_plan: str = "auto"
 
     @classmethod
     def from_env(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
@@ -41,6 +44,7 @@ class Settings:
             corpus_dir=Path(corpus_dir or env.get("SEARCHKIT_CORPUS") or cls.corpus_dir),
             index_dir=Path(index_dir or env.get("SEARCHKIT_INDEX") or cls.index_dir),
             model=model or env.get("SEARCHKIT_MODEL") or cls.model,
+            keyword_plan=env.get("SEARCHKIT_KEYWORD_PLAN") or cls.keyword_plan,
         )
 
     def with_(self, **changes) -> "Settings":

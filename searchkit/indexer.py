@@ -211,12 +211,6 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
         next_id += 1
     # Short passages give the same window at both sizes: embed each distinct text once.
     unique = list(dict.fromkeys(new_texts))
-    advance = progress("embedding", len(unique)) if progress and unique else None
-    embedded = None
-    if unique:
-        unique_vectors = embedder.encode(unique, progress=advance)
-        position = {text: i for i, text in enumerate(unique)}
-        embedded = unique_vectors[[position[t] for t in new_texts]]
     report.windows_embedded = len(unique)
     reused = old_vectors.reconstruct(reused_from) if reused_from else None
 
@@ -225,7 +219,12 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
     if previous is not None and (previous.path / store.LEXICON).exists():
         analysis.use_lexicon(previous.path / store.LEXICON)
     writer = store.GenerationWriter(index_dir, previous)
+    embedding = None
     try:
+        # The model (native code that releases the GIL) embeds in a worker thread while this
+        # thread writes the metadata and the keyword index (Python): they overlap, not add up.
+        if unique:
+            embedding = _BackgroundEncode(embedder, unique, progress("embedding", len(unique)) if progress else None)
         if previous:
             writer.seed_from_previous()
             keyword = KeywordIndex(writer.tmp / store.KEYWORD_DIR)
@@ -244,6 +243,11 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
         advance = progress("keyword index", len(rows)) if progress and rows else None
         keyword.update(gone_keys, [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
 
+        embedded = None
+        if embedding is not None:
+            unique_vectors = embedding.result()
+            position = {text: i for i, text in enumerate(unique)}
+            embedded = unique_vectors[[position[t] for t in new_texts]]
         vector_index = old_vectors if previous is not None else VectorIndex.create(
             embedded.shape[1] if embedded is not None else reused.shape[1] if reused is not None
             else embedder.dimension)
@@ -271,12 +275,55 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
         )
         generation = writer.publish(manifest)
     except BaseException:
+        if embedding is not None:
+            embedding.cancel()  # stops at the end of the batch under way
         writer.discard()
         raise
     finally:
         if old_meta:
             old_meta.close()
     report.generation = generation.number
+
+
+class _EncodeCancelled(Exception):
+    pass
+
+
+class _BackgroundEncode:
+    """`embedder.encode(texts)` in a worker thread; `result()` waits for it and re-raises
+    its error; `cancel()` makes it stop after the current batch and waits for that."""
+
+    def __init__(self, embedder: Embedder, texts: list[str], advance: Callable[[int], None] | None):
+        import threading
+
+        self._cancelled = threading.Event()
+        self._vectors: np.ndarray | None = None
+        self._error: BaseException | None = None
+
+        def tick(n: int) -> None:
+            if self._cancelled.is_set():
+                raise _EncodeCancelled()
+            if advance:
+                advance(n)
+
+        def run() -> None:
+            try:
+                self._vectors = embedder.encode(texts, progress=tick)
+            except BaseException as error:  # handed to the main thread by result()
+                self._error = error
+
+        self._thread = threading.Thread(target=run, name="searchkit-embed", daemon=True)
+        self._thread.start()
+
+    def result(self) -> np.ndarray:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._vectors  # type: ignore[return-value]
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        self._thread.join()
 
 
 def _update_encoder(settings: Settings, previous):

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from whoosh import fields, index, query as wq, scoring
+from whoosh.filedb.filestore import FileStorage
 
 from . import analysis
+from .errors import InputError
 from .models import Chunk
 from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE, ParsedQuery
 
@@ -35,8 +37,19 @@ class KeywordWeights:
     coord: float = 0.5  # Or(scale=...): a passage matching more of the query's terms scores higher
     k1: float = 1.2
     b: float = 0.75
+    # The lean plan, for big indexes (see build_query): at most this many words are scored.
+    lean_max_words: int = 8
+    lean_paragraph_words: int = 24  # of a pasted paragraph's key words (`similar`)
 
 
+# Query plans. "full" scores every typed term in four fields, with phrase and bigram
+# bonuses; Whoosh scores each matching passage in Python and cannot skip any of them
+# (phrase matchers have no score bound), so its cost grows with the corpus: ~0.9 s for
+# 招商引资 措施 at 50k passages (scripts/bench_scale.py). "lean" scores words and
+# headings only, the most specific words first, which lets Whoosh skip blocks that cannot
+# reach the top; "auto" picks lean above LEAN_ABOVE passages.
+PLANS = ("auto", "full", "lean")
+LEAN_ABOVE = 20_000
 
 
 def schema() -> fields.Schema:
@@ -55,10 +68,14 @@ def context_text(chunk: Chunk) -> str:
 
 
 class KeywordIndex:
-    def __init__(self, path: Path, weights: KeywordWeights | None = None):
+    def __init__(self, path: Path, weights: KeywordWeights | None = None, plan: str = "auto"):
+        if plan not in PLANS:
+            raise InputError(f"unknown keyword plan {plan!r} (SEARCHKIT_KEYWORD_PLAN); use one of: {', '.join(PLANS)}")
         self.path = Path(path)
         self.weights = weights or KeywordWeights()
+        self.plan = plan
         self._ix = None
+        self._lean: bool | None = None
 
     # -- writing -------------------------------------------------------------------------
     @classmethod
@@ -84,19 +101,29 @@ class KeywordIndex:
         except BaseException:
             writer.cancel()
             raise
-        self._ix = None  # reopen to see the commit
+        self._ix = self._lean = None  # reopen to see the commit
 
     # -- reading -------------------------------------------------------------------------
     def _open(self):
         if self._ix is None:
-            self._ix = index.open_dir(str(self.path))
+            # Without mmap: whoosh3 wraps each mmapped segment file in BytesIO, which copies
+            # it whole on every searcher open (200 ms per query at 50k passages, growing
+            # with the index); plain file reads copy only what a query touches.
+            self._ix = FileStorage(str(self.path), supports_mmap=False).open_index()
         return self._ix
 
     def doc_count(self) -> int:
         return self._open().doc_count()
 
+    def is_lean(self) -> bool:
+        if self._lean is None:
+            self._lean = self.plan == "lean" or (self.plan == "auto" and self.doc_count() > LEAN_ABOVE)
+        return self._lean
+
     def build_query(self, parsed: ParsedQuery) -> wq.Query | None:
         """Terms mean "about all of these" (OR with a coordination bonus); phrases are required."""
+        if self.is_lean():
+            return self._lean_query(parsed)
         w = self.weights
         term_queries = [q for q in (self._term_query(t) for t in parsed.terms) if q is not None]
         phrase_filters = [self._exact(p) for p in parsed.phrases]
@@ -109,6 +136,27 @@ class KeywordIndex:
         if phrase_filters:
             return wq.And([*phrase_filters, ranking])
         return ranking
+
+    def _lean_query(self, parsed: ParsedQuery) -> wq.Query | None:
+        """The words of every term and phrase, most specific first, in passages and headings."""
+        w = self.weights
+        words = [word for piece in parsed.all_pieces for word, _, _ in analysis.words(piece)]
+        content = list(dict.fromkeys(t for t in words if t not in analysis.QUERY_STOPWORDS)) or list(dict.fromkeys(words))
+        if len(content) > w.lean_max_words:
+            idf = self.idf(content)
+            content = sorted(content, key=lambda t: -idf[t])[: w.lean_max_words]
+        if not content:
+            return None
+        kept = set(content)
+        phrases = []  # typed multi-word terms keep their phrase bonus (cheap: one field)
+        for piece in parsed.all_pieces:
+            piece_words = [t for t, _, _ in analysis.words(piece) if t in kept]
+            if len(piece_words) > 1 and w.phrase > 0:
+                phrases.append(wq.Phrase("words", piece_words, slop=1, boost=w.phrase))
+        ranking = wq.Or([wq.Term("words", t, boost=w.words) for t in content]
+                        + [wq.Term("context", t, boost=w.context) for t in content] + phrases)
+        filters = [q for q in (self._exact(p) for p in parsed.phrases) if q is not None]
+        return wq.And([*filters, ranking]) if filters else ranking
 
     def _term_query(self, term: str) -> wq.Query | None:
         """One typed term, scored across fields.
@@ -145,7 +193,10 @@ class KeywordIndex:
     def contains_exact(self, text: str) -> bool:
         """Whether some passage holds `text` verbatim (bigram phrase; ignores punctuation)."""
         q = self._exact(text)
-        return bool(q is not None and self.search_query(q, 1))
+        if q is None:
+            return False
+        with self._open().searcher() as searcher:  # stop at the first match, nothing scored
+            return next(iter(searcher.docs_for_query(q)), None) is not None
 
     def search(self, parsed: ParsedQuery, limit: int) -> list[tuple[int, float]]:
         return self.search_query(self.build_query(parsed), limit)
@@ -155,6 +206,8 @@ class KeywordIndex:
         if not weighted:
             return []
         w = self.weights
+        if self.is_lean():  # the heaviest words only (they come sorted by weight)
+            weighted = sorted(weighted, key=lambda x: -x[1])[: w.lean_paragraph_words]
         parts = []
         for word, weight in weighted:
             parts.append(wq.Term("words", word, boost=weight * w.words))

@@ -120,7 +120,7 @@ class Searcher:
     @property
     def keyword(self) -> KeywordIndex:
         if self._keyword is None:
-            self._keyword = KeywordIndex(self.generation.keyword_dir, self.ranking.keyword)
+            self._keyword = KeywordIndex(self.generation.keyword_dir, self.ranking.keyword, self.settings.keyword_plan)
         return self._keyword
 
     @property
@@ -158,11 +158,19 @@ class Searcher:
         r = self.ranking
         parsed = parse_query(query)
         depth = max(self.ranking.depth, k)
-        lists = self._run_sides(mode, lambda: self.keyword.search(parsed, depth),
-                                lambda: self._vector_search(parsed.semantic_text, depth))
+        weight = r.keyword_weight
+
+        def keyword_side():
+            nonlocal weight
+            if self._is_paraphrase(parsed, mode):
+                weight = r.paraphrase_keyword_weight
+                if weight == 0:  # the vector side ranks alone: no need to score keywords at all
+                    return []
+            return self.keyword.search(parsed, depth)
+
+        lists = self._run_sides(mode, keyword_side, lambda: self._vector_search(parsed.semantic_text, depth))
         if parsed.phrases and "vector" in lists:  # a quoted phrase is a hard requirement in every mode
             lists["vector"] = self._require_phrases(lists["vector"], parsed)
-        weight = r.paraphrase_keyword_weight if self._is_paraphrase(parsed, mode) else r.keyword_weight
         hits = self._finish(lists, mode, k, weight)
         terms = tuple(dict.fromkeys(parsed.phrases + tuple(
             w for t in parsed.terms for w, _, _ in analysis.words(t) if w not in analysis.QUERY_STOPWORDS)))

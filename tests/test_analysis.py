@@ -105,3 +105,44 @@ def test_contains_exact(tmp_path):
     ix = _index(tmp_path, ["第七次全国人口普查工作", "其他内容"])
     assert ix.contains_exact("全国人口普查")
     assert not ix.contains_exact("全国人口调查")
+
+
+def _lean(ix):
+    return KeywordIndex(ix.path, plan="lean")
+
+
+def test_lean_plan_ranks_by_words_and_keeps_phrases_required(tmp_path):
+    ix = _index(tmp_path, ["招商引资工作会议", "落实各项措施", "完善招商引资措施，落实优惠政策", "确保实现双过半目标任务"])
+    lean = _lean(ix)
+    assert lean.is_lean() and not ix.is_lean()  # auto stays full on a small index
+    ranked = [d for d, _ in lean.search(parse_query("招商引资 措施"), 10)]
+    # 各项措施 is one jieba word: only the full plan's sub-words and bigrams find passage 1
+    assert ranked == [2, 0]
+    assert [d for d, _ in lean.search(parse_query('"双过半" 目标'), 10)] == [3]
+    assert [d for d, _ in lean.search(parse_query('"双过半" 招商引资'), 10)] == [3]  # the phrase is required
+
+
+def test_lean_plan_scores_only_the_most_specific_words(tmp_path):
+    # 工作 is in every passage, 夜市 in one: with room for one word, the lean plan keeps 夜市.
+    from searchkit.keyword_index import KeywordWeights
+
+    ix = _index(tmp_path, ["夜市工作", "农业工作", "工业工作", "服务工作"])
+    lean = KeywordIndex(ix.path, KeywordWeights(lean_max_words=1), plan="lean")
+    assert [d for d, _ in lean.search(parse_query("工作 夜市"), 10)] == [0]
+
+
+def test_auto_plan_turns_lean_above_the_threshold(tmp_path, monkeypatch):
+    from searchkit import keyword_index
+
+    ix = _index(tmp_path, ["夜市工作", "农业工作", "工业工作"])
+    monkeypatch.setattr(keyword_index, "LEAN_ABOVE", 2)
+    assert KeywordIndex(ix.path).is_lean()
+
+
+def test_unknown_plan_is_an_input_error(tmp_path):
+    import pytest
+
+    from searchkit.errors import InputError
+
+    with pytest.raises(InputError, match="SEARCHKIT_KEYWORD_PLAN"):
+        KeywordIndex(tmp_path, plan="fast")

@@ -104,3 +104,12 @@ def test_chunks_command(run, settings):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert rows and {"chunk_id", "source", "title", "heading", "text"} <= set(rows[0])
     assert run("chunks", str(settings.corpus_dir)).exit_code == 0
+
+
+def test_keyword_plan_from_the_environment(run, monkeypatch):
+    run("index")
+    monkeypatch.setenv("SEARCHKIT_KEYWORD_PLAN", "lean")
+    result = run("search", "招商引资 措施", "--mode", "keyword", "--json")
+    assert result.exit_code == 0 and "招商引资" in json.loads(result.stdout)["results"][0]["text"]
+    monkeypatch.setenv("SEARCHKIT_KEYWORD_PLAN", "fastest")
+    assert "SEARCHKIT_KEYWORD_PLAN" in one_line_error(run("search", "招商引资"))

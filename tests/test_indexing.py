@@ -139,3 +139,50 @@ def test_paraphrase_routing_uses_verbatim_check(built):
     assert searcher._is_paraphrase(parse_query("企业办事怎么才能更方便一些"), "hybrid")
     assert not searcher._is_paraphrase(parse_query("按时足额发放农民工工资"), "hybrid")  # verbatim in b.txt
     assert not searcher._is_paraphrase(parse_query("招商引资 措施"), "hybrid")
+
+
+def test_embedding_failure_leaves_the_index_as_it_was(built, fake_embedder):
+    # Embedding runs in a worker thread beside the keyword writing: its error must still
+    # reach the caller, and the half-written generation must be thrown away.
+    settings, first = built
+
+    class Failing(type(fake_embedder)):
+        def encode(self, texts, progress=None):
+            raise RuntimeError("model exploded")
+
+    (settings.corpus_dir / "c.txt").write_text(NEW_SPEECH, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="model exploded"):
+        build_index(settings, embedder=Failing())
+    generation = store.open_generation(settings.index_dir)
+    assert generation.number == first.generation
+    assert not [p for p in settings.index_dir.iterdir() if p.name.startswith("tmp-")]
+    assert texts(settings, "特色步行街区") == [] or "特色步行街区" not in texts(settings, "特色步行街区")[0]
+
+
+def test_keyword_failure_stops_the_embedding_thread(built, fake_embedder, monkeypatch):
+    import threading
+
+    from searchkit import keyword_index
+
+    settings, first = built
+    started = threading.Event()
+
+    class Slow(type(fake_embedder)):
+        def encode(self, texts, progress=None):
+            started.set()
+            for _ in range(200):  # a long encode that checks in between batches
+                if progress:
+                    progress(0)
+                threading.Event().wait(0.01)
+            return super().encode(texts, progress)
+
+    def broken_update(self, *args, **kwargs):
+        started.wait(5)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keyword_index.KeywordIndex, "update", broken_update)
+    (settings.corpus_dir / "c.txt").write_text(NEW_SPEECH, encoding="utf-8")
+    with pytest.raises(Exception, match="space"):
+        build_index(settings, embedder=Slow())
+    assert not [t for t in threading.enumerate() if t.name == "searchkit-embed"]
+    assert store.open_generation(settings.index_dir).number == first.generation
