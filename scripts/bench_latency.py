@@ -84,16 +84,21 @@ def main() -> None:
         subprocess.run(sk + ["index"], check=True, capture_output=True, env=env)  # relink to the copy's path
         no_change = wall(sk + ["index"], args.runs, env=env)
         new_speech = (Path(args.corpus) / "004_d308ad772985fa49.txt").read_text(encoding="utf-8")[:7000]
-        (corpus / "zz_new_speech.txt").write_text("在全县项目建设推进会上的讲话\n" + new_speech.replace("项目", "工程项目"),
-                                                  encoding="utf-8")
-        started = time.perf_counter()
-        out = subprocess.run(sk + ["index"], check=True, capture_output=True, text=True, env=env).stdout
-        incremental = time.perf_counter() - started
+        added = corpus / "zz_new_speech.txt"
+        updates = []
+        for _ in range(3):  # add the speech, time the update, take it out again (untimed)
+            added.write_text("在全县项目建设推进会上的讲话\n" + new_speech.replace("项目", "工程项目"), encoding="utf-8")
+            started = time.perf_counter()
+            out = subprocess.run(sk + ["index"], check=True, capture_output=True, text=True, env=env).stdout
+            updates.append(time.perf_counter() - started)
+            added.unlink()
+            subprocess.run(sk + ["index"], check=True, capture_output=True, env=env)
+        incremental = statistics.median(updates)
         startup = wall([sys.executable, "-c", "import searchkit.indexer"], 3)
     print(f"\n| update | wall s | target |")
     print("|---|---|---|")
     print(f"| no-change `searchkit index` | {no_change:.2f} | ≤ 1 s |")
-    print(f"| add one ~7,000-character speech | {incremental:.2f} (process start ≈ {startup:.2f}) | ≤ 3 s beyond start |")
+    print(f"| add one ~7,000-character speech (median of 3) | {incremental:.2f} (process start ≈ {startup:.2f}) | ≤ 3 s beyond start |")
     print("\n" + "\n".join("    " + line for line in out.strip().splitlines()[:3]))
 
 

@@ -42,6 +42,7 @@ DIM = 512
 N_CENTERS = 1000
 CLUSTER_NOISE = 1.0  # norm of the per-point noise around a unit centre (cos to centre ~0.7)
 QUERY_NOISE = 0.5  # norm of the perturbation added to a database vector to make a query
+REALMIX_NOISE = 0.1  # norm of the noise added to a blend of two real vectors ("realmix")
 HYBRID_KEYWORD_WEIGHT = 0.6  # searcher.RankingSettings.keyword_weight
 DEPTH = 100  # searcher.RankingSettings.depth
 
@@ -259,6 +260,47 @@ def synth_vectors(n, dist, seed, block=100_000):
     return out
 
 
+def realmix_vectors(n, seed, bundled_index, block=100_000):
+    """Stand-ins shaped like real m3e-small embeddings: each is a random blend of two real
+    window vectors of the bundled index plus a little noise, renormalised. They keep the
+    real vectors' anisotropy (all in a narrow cone) and topic structure, which decide how
+    well IVF cells separate; "clustered" is too easy and "random" too hard for that."""
+    import numpy as np
+    from searchkit import store
+    from searchkit.vector_index import VectorIndex
+
+    generation = store.open_generation(Path(bundled_index))
+    base_index = VectorIndex.load(generation.vectors_path, mmap=False)
+    real = _all_vectors(base_index)
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, DIM), dtype=np.float32)
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        share = rng.uniform(0.5, 1.0, (e - s, 1)).astype(np.float32)
+        x = share * real[rng.integers(0, len(real), e - s)] + (1 - share) * real[rng.integers(0, len(real), e - s)]
+        x += rng.standard_normal((e - s, DIM), dtype=np.float32) * (REALMIX_NOISE / np.sqrt(DIM))
+        out[s:e] = normalize(x)
+    return out, len(real)
+
+
+def _all_vectors(vector_index):
+    import faiss
+    import numpy as np
+
+    ids = faiss.vector_to_array(vector_index.index.id_map)
+    return vector_index.reconstruct(ids.tolist()).astype(np.float32)
+
+
+def real_queries(bundled_index):
+    """The benchmark's 50 queries encoded by the bundled index's ONNX m3e-small."""
+    from searchkit import store
+    from searchkit.onnx_encoder import OnnxEmbedder
+
+    generation = store.open_generation(Path(bundled_index))
+    encoder = OnnxEmbedder(generation.path / generation.manifest["encoder"]["path"], "m3e-small", threads=2)
+    return encoder.encode(QUERIES)
+
+
 def make_queries(x, nq, seed):
     import numpy as np
 
@@ -288,11 +330,16 @@ def vector_worker(a):
 
     n, dist = a.size, a.dist
     t = time.perf_counter()
-    x = synth_vectors(n, dist, a.seed)
+    res = {"size": n, "dist": dist, "dim": DIM}
+    if dist == "realmix":
+        x, res["real_vectors"] = realmix_vectors(n, a.seed, a.bundled_index)
+        q = real_queries(a.bundled_index)
+    else:
+        x = synth_vectors(n, dist, a.seed)
+        q, _ = make_queries(x, a.nq, a.seed)
+    res["n_queries"] = len(q)
     ids = np.arange(n, dtype=np.int64) * 256  # ids shaped like the product's doc_id*256+local
     log(f"vector {dist} {n}: generated in {time.perf_counter() - t:.1f}s")
-    q, _ = make_queries(x, a.nq, a.seed)
-    res = {"size": n, "dist": dist, "dim": DIM, "n_queries": a.nq}
 
     faiss.omp_set_num_threads(os.cpu_count())
     t = time.perf_counter()
@@ -412,6 +459,74 @@ def hybrid_worker(a):
     print(json.dumps(res))
 
 
+def searcher_worker(a):
+    """The product's own query path (Searcher.search, every mode, warm) on a synthetic index:
+    the keyword index built above, the synthetic chunks in a real metadata store, clustered
+    stand-in vectors in the FAISS index the indexer would choose (VectorIndex.scaled), and the
+    real ONNX m3e-small of the bundled index encoding each query (one thread, as the CLI)."""
+    import numpy as np
+    from searchkit import analysis, store
+    from searchkit.config import Settings
+    from searchkit.searcher import Searcher
+    from searchkit.vector_index import VectorIndex, passage_windows, vector_ids
+
+    n = a.size
+    settings = Settings(index_dir=Path(a.workdir) / f"gen_{n}", model="m3e-small")
+    source = store.open_generation(Path(a.bundled_index))
+    if not (settings.index_dir / store.CURRENT).exists():
+        log(f"searcher {n}: assembling a generation in {settings.index_dir}")
+        writer = store.GenerationWriter(settings.index_dir, None)
+        store._link_or_copy_tree(Path(a.workdir) / f"kw_{n}", writer.tmp / store.KEYWORD_DIR)
+        store._link_or_copy_tree(source.path / source.manifest["encoder"]["path"],
+                                 writer.tmp / source.manifest["encoder"]["path"])
+        chunks = make_chunks(n, a.seed)
+        meta = store.MetaStore(writer.tmp / store.META)
+        meta.add_chunks((i, c.source, c, "") for i, c in enumerate(chunks))
+        meta.replace_files((src, src, 0, 1) for src in sorted({c.source for c in chunks}))
+        meta.commit()
+        meta.close()
+        ids = np.asarray([v for i, c in enumerate(chunks)
+                          for v in vector_ids(i, [local for local, _ in passage_windows(c.text)])], dtype=np.int64)
+        del chunks
+        x = synth_vectors(len(ids), "clustered", a.seed)
+        t = time.perf_counter()
+        vi = VectorIndex.create(DIM)
+        vi.add(ids, x)
+        vi = vi.scaled()
+        vector_build_s = time.perf_counter() - t
+        vi.save(writer.tmp / store.VECTORS)
+        del vi, x
+        analysis.write_lexicon(writer.tmp / store.LEXICON)
+        manifest = store.new_manifest(
+            **store.expected_blocks(settings, "m3e-small", DIM),
+            counts={"files": n // 40, "unique_files": n // 40, "speeches": n // 40, "chunks": n},
+            next_doc_id=n, skipped=[], corpus_dir="(synthetic)", encoder=source.manifest["encoder"],
+            bench={"vectors": int(len(ids)), "vector_build_s": round(vector_build_s, 1)})
+        writer.publish(manifest)
+    info = store.open_generation(settings.index_dir).manifest["bench"]
+    res = {"size": n, "vectors": info["vectors"], "vector_build_s": info["vector_build_s"], "load_start": load(),
+           "n_queries": len(QUERIES), "reps": a.reps}
+    searcher = Searcher(settings)
+    res["vector_index"] = "exact flat" if searcher.vectors.is_exact else "IVF"
+    res["keyword_plan"] = "lean" if searcher.keyword.is_lean() else "full"
+    kinds = ["keyword"] * len(KEYWORD_QUERIES) + ["entity"] * len(ENTITY_QUERIES) + ["sentence"] * len(SENTENCE_QUERIES)
+    for mode in ("hybrid", "keyword", "vector"):
+        for q in QUERIES:  # warm
+            searcher.search(q, k=10, mode=mode)
+        times = {}
+        for _ in range(a.reps):
+            for q, kind in zip(QUERIES, kinds):
+                t = time.perf_counter()
+                searcher.search(q, k=10, mode=mode)
+                times.setdefault(kind, []).append(time.perf_counter() - t)
+        res[mode] = {"all": ms_stats([x for v in times.values() for x in v]),
+                     **{kind: ms_stats(v) for kind, v in times.items()}}
+        log(f"searcher {n} {mode}: {res[mode]['all']}")
+    res["maxrss_mb"] = maxrss_mb()
+    res["load_end"] = load()
+    print(json.dumps(res))
+
+
 # -- driver ---------------------------------------------------------------------------------
 def sub(args_list, timeout=None):
     cmd = [sys.executable, str(Path(__file__).resolve()), *args_list]
@@ -460,12 +575,18 @@ def render(results, argv):
         L.append("")
     rq = results.get("keyword_requery", {})
     if rq:
-        L += ["Query latency re-measured later on the same indexes (no rebuild; `--parts kwquery`), p50 / p95 ms:", "",
-              "| chunks | load avg at start | all | 2-term | entity | sentence | mean hits |", "|---:|---|---:|---:|---:|---:|---:|"]
+        from searchkit.keyword_index import LEAN_ABOVE
+
+        L += ["Query latency re-measured later on the same indexes (no rebuild; `--parts kwquery`) with the current "
+              "code (Whoosh opened without mmap; the query plan `auto` picks: full up to "
+              f"{LEAN_ABOVE:,} passages, lean above), p50 / p95 ms:", "",
+              "| chunks | plan | load avg at start | all | 2-term | entity | sentence | mean hits |",
+              "|---:|---|---|---:|---:|---:|---:|---:|"]
         for size in sorted(rq, key=int):
             r = rq[size]
             b = r["by_kind"]
-            L.append(f"| {int(size):,} | {r['load_start']} | {fmt_ms(r['query'])} | {fmt_ms(b['keyword'])} | {fmt_ms(b['entity'])} | "
+            plan = "lean" if int(size) > LEAN_ABOVE else "full"
+            L.append(f"| {int(size):,} | {plan} | {r['load_start']} | {fmt_ms(r['query'])} | {fmt_ms(b['keyword'])} | {fmt_ms(b['entity'])} | "
                      f"{fmt_ms(b['sentence'])} | {r['mean_hits']:.0f} |")
         L.append("")
     vec = results.get("vector", {})
@@ -475,6 +596,9 @@ def render(results, argv):
               "(worst case for IVF: no structure, the true neighbours 2..10 of a query are near-ties scattered over "
               f"all cells); `clustered` = mixture of Gaussians around {N_CENTERS} random unit centres (noise norm "
               f"{CLUSTER_NOISE}; `clusteredX` = noise norm X, looser clusters), L2-normalised. Queries = database vectors + noise of norm {QUERY_NOISE}, renormalised. "
+              "`realmix` = each vector a random blend of two real m3e-small window vectors of the bundled index plus noise "
+              f"of norm {REALMIX_NOISE} (keeps the real anisotropy and topic structure); its queries are the 50 benchmark "
+              "queries encoded by the real model. "
               "Latency = one query per call, p50 / p95 ms; t1/t2 = `faiss.omp_set_num_threads(1/2)`. "
               "k=2000 is what `search_passages(q, 100)` asks for (max(limit*20, 2000) windows).", "",
               "### Exact: `IndexIDMap2(IndexFlatIP)` (VectorIndex.create + add)", "",
@@ -516,6 +640,23 @@ def render(results, argv):
                 L.append(f"| {int(size):,}{kwnote} | {r['vectors']:,} | {name} | {fmt_ms(e['total'])} | {fmt_ms(e['keyword'])} | "
                          f"{fmt_ms(e['vector'])} | {fmt_ms(e['fusion'])} |")
         L.append("")
+    sr = results.get("searcher", {})
+    if sr:
+        L += ["## The whole query path: `Searcher.search(q, k=10, mode)`, warm", "",
+              "What a long-lived process (or the eval command) sees per query: query parsing, the real ONNX "
+              "m3e-small encoding the query on one thread, the keyword plan `auto` picks, FAISS (the index type "
+              "`VectorIndex.scaled` picks, over clustered stand-in window vectors), fusion, near-duplicate folding, "
+              "passages read from the metadata store. Same 50 queries × reps; p50 / p95 ms.", "",
+              "| chunks | window vectors | vector index | keyword plan | hybrid (all) | hybrid 2-term | hybrid entity | "
+              "hybrid sentence | keyword (all) | vector (all) | peak RSS MB | load at start |",
+              "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for size in sorted(sr, key=int):
+            r = sr[size]
+            h = r["hybrid"]
+            L.append(f"| {int(size):,} | {r['vectors']:,} | {r['vector_index']} | {r['keyword_plan']} | {fmt_ms(h['all'])} | "
+                     f"{fmt_ms(h['keyword'])} | {fmt_ms(h['entity'])} | {fmt_ms(h['sentence'])} | "
+                     f"{fmt_ms(r['keyword']['all'])} | {fmt_ms(r['vector']['all'])} | {r['maxrss_mb']:.0f} | {r['load_start']} |")
+        L.append("")
     if results.get("notes"):
         L += ["## Notes", "", *results["notes"], ""]
     return "\n".join(L)
@@ -546,7 +687,10 @@ def main():
                     help="skip (and extrapolate) keyword builds expected to end past this many minutes")
     ap.add_argument("--incremental-above", type=int, default=0,
                     help="build keyword sizes above this by copying the previous size's index and adding the rest")
-    ap.add_argument("--_worker", choices=["keyword", "kwquery", "vector", "hybrid"], help=argparse.SUPPRESS)
+    ap.add_argument("--searcher-sizes", default="10000,50000,100000",
+                    help="sizes for --parts searcher (each needs its keyword index in --workdir)")
+    ap.add_argument("--bundled-index", default="indexes/default", help="index whose ONNX encoder encodes queries")
+    ap.add_argument("--_worker", choices=["keyword", "kwquery", "vector", "hybrid", "searcher"], help=argparse.SUPPRESS)
     ap.add_argument("--size", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dist", help=argparse.SUPPRESS)
     ap.add_argument("--base", help=argparse.SUPPRESS)
@@ -555,7 +699,8 @@ def main():
     a.nprobes = [int(x) for x in a.nprobes.split(",")]
     a.hybrid_nprobes = [int(x) for x in a.hybrid_nprobes.split(",")]
     if a._worker:
-        return {"keyword": keyword_worker, "kwquery": kwquery_worker, "vector": vector_worker, "hybrid": hybrid_worker}[a._worker](a)
+        return {"keyword": keyword_worker, "kwquery": kwquery_worker, "vector": vector_worker, "hybrid": hybrid_worker,
+                "searcher": searcher_worker}[a._worker](a)
 
     if a.quick:
         a.sizes, a.vector_sizes, a.hybrid_size, a.reps, a.nq, a.flat_nq = "2000", "20000", 2000, 1, 50, 10
@@ -571,7 +716,7 @@ def main():
     for other in filter(None, a.merge_from.split(",")):
         o = json.loads(Path(other).read_text())
         results["runs"] += o.get("runs", [])
-        for part in ("keyword", "keyword_requery", "vector", "hybrid"):
+        for part in ("keyword", "keyword_requery", "vector", "hybrid", "searcher"):
             results.setdefault(part, {}).update(o.get(part, {}))
     results["machine"] = machine()
     if a.notes_file:
@@ -627,6 +772,7 @@ def main():
         for dist in a.dists.split(","):
             for n in sorted(vsizes):
                 r = sub(["--_worker", "vector", "--size", str(n), "--dist", dist, "--nq", str(a.nq),
+                         "--bundled-index", a.bundled_index,
                          "--flat-nq", str(a.flat_nq), "--nprobes", ",".join(map(str, a.nprobes)), *common])
                 vec[f"{dist}:{n}"] = r
                 print(f"vector {dist} {n}: flat k10 t1 {fmt_ms(r['flat']['k10_t1'])} ms; ivf " +
@@ -645,6 +791,17 @@ def main():
         else:
             log(f"hybrid: no keyword index kw_{kn} in {a.workdir}; skipped")
         save()
+    if "searcher" in parts:
+        for size in [int(x) for x in a.searcher_sizes.split(",") if x]:
+            if not (Path(a.workdir) / f"kw_{size}").exists():
+                log(f"searcher {size}: no keyword index kw_{size} in {a.workdir}; skipped")
+                continue
+            r = sub(["--_worker", "searcher", "--size", str(size), "--reps", str(a.reps),
+                     "--bundled-index", a.bundled_index, *common])
+            results.setdefault("searcher", {})[str(size)] = r
+            print(f"searcher {size}: " + ", ".join(f"{m} {fmt_ms(r[m]['all'])} ms" for m in ("hybrid", "keyword", "vector")),
+                  flush=True)
+            save()
     save()
     print()
     print(render(results, sys.argv))
