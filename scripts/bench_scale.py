@@ -16,6 +16,8 @@ Examples:
   python scripts/bench_scale.py --quick --out /tmp/bench_quick.md
   python scripts/bench_scale.py --out docs/bench_scale.md
   python scripts/bench_scale.py --parts vector --vector-sizes 1000000 --merge --out docs/bench_scale.md
+  python scripts/bench_scale.py --parts kwquery,searcher --reps 2 --merge --out docs/bench_scale.md
+      (re-time queries on the keyword indexes an earlier run left in --workdir)
 """
 from __future__ import annotations
 
@@ -666,11 +668,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,50000,100000", help="keyword-index sizes (chunks)")
     ap.add_argument("--vector-sizes", default="100000,1000000", help="vector counts")
-    ap.add_argument("--dists", default="clustered,random", help="synthetic vector distributions")
+    ap.add_argument("--dists", default="realmix,clustered,random", help="stand-in vector distributions")
     ap.add_argument("--hybrid-size", type=int, default=100000, help="chunks for the hybrid test (needs that keyword index)")
     ap.add_argument("--hybrid-keyword-size", type=int, default=0,
                     help="use the keyword index of this many chunks (when the --hybrid-size one was not built)")
-    ap.add_argument("--parts", default="keyword,vector,hybrid")
+    ap.add_argument("--parts", default="keyword,vector,searcher",
+                    help="keyword, kwquery, vector, searcher (the product's query path), hybrid (older raw pipeline)")
     ap.add_argument("--quick", action="store_true", help="tiny smoke run (2000 chunks, 20k vectors)")
     ap.add_argument("--out", default="docs/bench_scale.md")
     ap.add_argument("--merge", action="store_true", help="merge with results of earlier runs in <out>.json")
