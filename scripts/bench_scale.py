@@ -577,7 +577,7 @@ def render(results, argv):
         L.append("")
     rq = results.get("keyword_requery", {})
     if rq:
-        from searchkit.keyword_index import LEAN_ABOVE
+        from searchkit.config import LEAN_ABOVE
 
         L += ["Query latency re-measured later on the same indexes (no rebuild; `--parts kwquery`) with the current "
               "code (Whoosh opened without mmap; the query plan `auto` picks: full up to "

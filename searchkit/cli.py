@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .config import Settings
+from .config import LEAN_ABOVE, Settings
 from .errors import SearchkitError
 
 app = typer.Typer(
@@ -255,6 +255,8 @@ def status(
     out.print(f"Model    {info['model']['name']} ({info['model'].get('dimension')} dims)"
               f"{' · ONNX query encoder' if info['query_encoder'] else ''}")
     out.print(f"Content  {counts['files']} files, {counts['speeches']} speeches, {counts['chunks']} passages")
+    out.print(f"Keywords {info['keyword_plan']} query plan"
+              f"{'' if settings.keyword_plan != 'auto' else f' (auto: lean above {LEAN_ABOVE:,} passages)'}")
     out.print(f"Corpus   {info['corpus']}")
     changes = info["corpus_changes"]
     if changes is None:

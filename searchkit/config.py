@@ -17,6 +17,24 @@ WINDOW_SIZES = (120, 200)
 EMBED_TEMPLATE_VERSION = 2
 
 
+# Keyword query plans (keyword_index.py): "full" scores every typed term in four fields
+# with phrase and bigram bonuses; "lean" scores words and headings only, which Whoosh
+# answers several times faster on big indexes; "auto" is lean above LEAN_ABOVE passages.
+KEYWORD_PLANS = ("auto", "full", "lean")
+LEAN_ABOVE = 20_000
+
+
+def resolve_keyword_plan(plan: str, passages: int) -> str:
+    """The plan ("full" or "lean") that `plan` means for an index of `passages` passages."""
+    if plan not in KEYWORD_PLANS:
+        from .errors import InputError
+
+        raise InputError(f"unknown keyword plan {plan!r} (SEARCHKIT_KEYWORD_PLAN); use one of: {', '.join(KEYWORD_PLANS)}")
+    if plan == "auto":
+        return "lean" if passages > LEAN_ABOVE else "full"
+    return plan
+
+
 @dataclass(frozen=True)
 class ChunkingSettings:
     max_chars: int = 500  # m3e-small reads 512 tokens; ~1 token per Han character
@@ -31,9 +49,7 @@ class Settings:
     # A name resolved by embedding.resolve_model_path ("m3e-small") or a local folder.
     model: str = DEFAULT_MODEL
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
-    # How keyword queries are scored: "full", "lean" (fast on big indexes) or "auto" (lean
-    # above keyword_index.LEAN_ABOVE passages). Query-time only: the index is the same.
-    keyword_plan: str = "auto"
+    keyword_plan: str = "auto"  # see KEYWORD_PLANS; query-time only, the index is the same
 
     @classmethod
     def from_env(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,

@@ -19,8 +19,7 @@ from typing import Iterable, Sequence
 from whoosh import fields, index, query as wq, scoring
 from whoosh.filedb.filestore import FileStorage
 
-from . import analysis
-from .errors import InputError
+from . import analysis, config
 from .models import Chunk
 from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE, ParsedQuery
 
@@ -42,14 +41,10 @@ class KeywordWeights:
     lean_paragraph_words: int = 24  # of a pasted paragraph's key words (`similar`)
 
 
-# Query plans. "full" scores every typed term in four fields, with phrase and bigram
-# bonuses; Whoosh scores each matching passage in Python and cannot skip any of them
-# (phrase matchers have no score bound), so its cost grows with the corpus: ~0.9 s for
-# 招商引资 措施 at 50k passages (scripts/bench_scale.py). "lean" scores words and
-# headings only, the most specific words first, which lets Whoosh skip blocks that cannot
-# reach the top; "auto" picks lean above LEAN_ABOVE passages.
-PLANS = ("auto", "full", "lean")
-LEAN_ABOVE = 20_000
+# Query plans (config.KEYWORD_PLANS). Whoosh scores each matching passage in Python and
+# cannot skip any under the full plan (phrase matchers have no score bound), so its cost
+# grows with the corpus: ~0.9 s for 招商引资 措施 at 50k passages (scripts/bench_scale.py).
+# The lean plan scores words and headings only, the most specific words first.
 
 
 def schema() -> fields.Schema:
@@ -69,8 +64,7 @@ def context_text(chunk: Chunk) -> str:
 
 class KeywordIndex:
     def __init__(self, path: Path, weights: KeywordWeights | None = None, plan: str = "auto"):
-        if plan not in PLANS:
-            raise InputError(f"unknown keyword plan {plan!r} (SEARCHKIT_KEYWORD_PLAN); use one of: {', '.join(PLANS)}")
+        config.resolve_keyword_plan(plan, 0)  # a clear error for an unknown plan, now
         self.path = Path(path)
         self.weights = weights or KeywordWeights()
         self.plan = plan
@@ -117,7 +111,7 @@ class KeywordIndex:
 
     def is_lean(self) -> bool:
         if self._lean is None:
-            self._lean = self.plan == "lean" or (self.plan == "auto" and self.doc_count() > LEAN_ABOVE)
+            self._lean = config.resolve_keyword_plan(self.plan, self.doc_count()) == "lean"
         return self._lean
 
     def build_query(self, parsed: ParsedQuery) -> wq.Query | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import store
-from .config import Settings
+from .config import Settings, resolve_keyword_plan
 from .errors import CorpusError
 
 
@@ -37,6 +37,8 @@ def index_status(settings: Settings, verify: bool = False) -> dict:
     return {
         "index": str(index_dir), "generation": m["generation"], "built_at": m["built_at"],
         "searchkit_version": m["searchkit_version"], "model": m["model"], "counts": m["counts"],
-        "query_encoder": bool(m.get("encoder")), "corpus": str(corpus_dir), "corpus_changes": changes,
+        "query_encoder": bool(m.get("encoder")),
+        "keyword_plan": resolve_keyword_plan(settings.keyword_plan, m["counts"]["chunks"]),
+        "corpus": str(corpus_dir), "corpus_changes": changes,
         "files": sorted(indexed),
     }

@@ -132,10 +132,10 @@ def test_lean_plan_scores_only_the_most_specific_words(tmp_path):
 
 
 def test_auto_plan_turns_lean_above_the_threshold(tmp_path, monkeypatch):
-    from searchkit import keyword_index
+    from searchkit import config
 
     ix = _index(tmp_path, ["夜市工作", "农业工作", "工业工作"])
-    monkeypatch.setattr(keyword_index, "LEAN_ABOVE", 2)
+    monkeypatch.setattr(config, "LEAN_ABOVE", 2)
     assert KeywordIndex(ix.path).is_lean()
 
 

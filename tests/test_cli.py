@@ -74,6 +74,7 @@ def test_status(run):
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["counts"]["files"] == 2 and data["corpus_changes"] == {"added": [], "changed": [], "removed": []}
+    assert data["keyword_plan"] == "full"  # a small index
 
 
 @pytest.mark.parametrize("args", [
