@@ -30,12 +30,17 @@ def searcher(tmp_path_factory):
     return Searcher(s, embedder=FakeEmbedder())
 
 
+@pytest.fixture(scope="module")
+def lean_searcher(searcher):
+    return Searcher(searcher.settings.with_(keyword_plan="lean"), embedder=FakeEmbedder())
+
+
 @given(QUERIES)
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_search_never_raises_anything_but_input_error(searcher, text):
-    for mode in ("keyword", "vector", "hybrid"):
+def test_search_never_raises_anything_but_input_error(searcher, lean_searcher, text):
+    for s, mode in ((searcher, "keyword"), (searcher, "vector"), (searcher, "hybrid"), (lean_searcher, "keyword")):
         try:
-            response = searcher.search(text, k=5, mode=mode)
+            response = s.search(text, k=5, mode=mode)
         except InputError as error:
             assert "\n" not in str(error)
             continue
@@ -44,11 +49,12 @@ def test_search_never_raises_anything_but_input_error(searcher, text):
 
 @given(QUERIES)
 @hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_similar_never_raises_anything_but_input_error(searcher, text):
-    try:
-        searcher.similar(text, k=3)
-    except InputError:
-        pass
+def test_similar_never_raises_anything_but_input_error(searcher, lean_searcher, text):
+    for s in (searcher, lean_searcher):
+        try:
+            s.similar(text, k=3)
+        except InputError:
+            pass
 
 
 @given(st.text(max_size=40))
