@@ -524,6 +524,19 @@ def searcher_worker(a):
         res[mode] = {"all": ms_stats([x for v in times.values() for x in v]),
                      **{kind: ms_stats(v) for kind, v in times.items()}}
         log(f"searcher {n} {mode}: {res[mode]['all']}")
+    # `similar`: 150-character paragraphs cut from the bundled speeches, hybrid.
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt")))
+    paragraphs = ["".join(text[i:i + 150].split()) for i in range(5000, len(text) - 150, (len(text) - 5200) // 12)][:12]
+    for p in paragraphs[:2]:  # warm
+        searcher.similar(p, k=10)
+    times = []
+    for _ in range(a.reps):
+        for p in paragraphs:
+            t = time.perf_counter()
+            searcher.similar(p, k=10)
+            times.append(time.perf_counter() - t)
+    res["similar"] = ms_stats(times)
+    log(f"searcher {n} similar: {res['similar']}")
     res["maxrss_mb"] = maxrss_mb()
     res["load_end"] = load()
     print(json.dumps(res))
@@ -650,14 +663,15 @@ def render(results, argv):
               "`VectorIndex.scaled` picks, over clustered stand-in window vectors), fusion, near-duplicate folding, "
               "passages read from the metadata store. Same 50 queries × reps; p50 / p95 ms.", "",
               "| chunks | window vectors | vector index | keyword plan | hybrid (all) | hybrid 2-term | hybrid entity | "
-              "hybrid sentence | keyword (all) | vector (all) | peak RSS MB | load at start |",
-              "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+              "hybrid sentence | keyword (all) | vector (all) | similar (150 chars) | peak RSS MB | load at start |",
+              "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for size in sorted(sr, key=int):
             r = sr[size]
             h = r["hybrid"]
             L.append(f"| {int(size):,} | {r['vectors']:,} | {r['vector_index']} | {r['keyword_plan']} | {fmt_ms(h['all'])} | "
                      f"{fmt_ms(h['keyword'])} | {fmt_ms(h['entity'])} | {fmt_ms(h['sentence'])} | "
-                     f"{fmt_ms(r['keyword']['all'])} | {fmt_ms(r['vector']['all'])} | {r['maxrss_mb']:.0f} | {r['load_start']} |")
+                     f"{fmt_ms(r['keyword']['all'])} | {fmt_ms(r['vector']['all'])} | "
+                     f"{fmt_ms(r['similar']) if 'similar' in r else 'not measured'} | {r['maxrss_mb']:.0f} | {r['load_start']} |")
         L.append("")
     if results.get("notes"):
         L += ["## Notes", "", *results["notes"], ""]
