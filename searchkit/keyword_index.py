@@ -39,9 +39,10 @@ class KeywordWeights:
     # The lean plan, for big indexes (see build_query): at most this many words are scored.
     lean_max_words: int = 8
     lean_paragraph_words: int = 24  # of a pasted paragraph's key words (`similar`)
-    # ... and only while their passages add up to at most this many postings: Whoosh's cost
-    # is proportional to them (~10 us each), and a paragraph's lesser words are common ones.
-    lean_paragraph_postings: int = 20_000
+    # A paragraph's key words (both plans) are scored only while their passages add up to
+    # at most this many postings: Whoosh's cost is proportional to them (~10 us each), and
+    # a paragraph's lesser words are common ones. Dev-set figures are the same without it.
+    paragraph_postings: int = 10_000
 
 
 # Query plans (config.KEYWORD_PLANS). Whoosh scores each matching passage in Python and
@@ -203,8 +204,8 @@ class KeywordIndex:
         if not weighted:
             return []
         w = self.weights
-        if self.is_lean():
-            weighted = self._within_budget(sorted(weighted, key=lambda x: -x[1])[: w.lean_paragraph_words])
+        weighted = sorted(weighted, key=lambda x: -x[1])
+        weighted = self._within_budget(weighted[: w.lean_paragraph_words] if self.is_lean() else weighted)
         parts = []
         for word, weight in weighted:
             parts.append(wq.Term("words", word, boost=weight * w.words))
@@ -214,7 +215,7 @@ class KeywordIndex:
     def _within_budget(self, weighted: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
         """The heaviest words first, skipping any that would take the postings past the budget
         (the heaviest one always stays)."""
-        budget = self.weights.lean_paragraph_postings
+        budget = self.weights.paragraph_postings
         kept, postings = [], 0
         with self._open().reader() as reader:
             for word, weight in weighted:

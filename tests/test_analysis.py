@@ -148,15 +148,17 @@ def test_unknown_plan_is_an_input_error(tmp_path):
         KeywordIndex(tmp_path, plan="fast")
 
 
-def test_lean_paragraph_words_stay_within_the_postings_budget(tmp_path):
+def test_paragraph_words_stay_within_the_postings_budget(tmp_path):
     from searchkit.keyword_index import KeywordWeights
 
     ix = _index(tmp_path, ["夜市工作", "农业工作", "工业工作", "服务工作"])
-    lean = KeywordIndex(ix.path, KeywordWeights(lean_paragraph_postings=2), plan="lean")
-    # 工作 (4 passages) would pass the budget; 夜市 (1) fits, and the heaviest word always stays
-    assert lean._within_budget([("农业", 1.0), ("工作", 0.9), ("夜市", 0.5)]) == [("农业", 1.0), ("夜市", 0.5)]
-    # so 夜市 is dropped from the query: passage 0 no longer outscores the others
-    scores = {d: round(x, 6) for d, x in lean.search_weighted_terms([("工作", 1.0), ("夜市", 0.5)], 10)}
-    assert set(scores) == {0, 1, 2, 3} and len(set(scores.values())) == 1
-    full = dict(ix.search_weighted_terms([("工作", 1.0), ("夜市", 0.5)], 10))
-    assert max(full, key=full.get) == 0
+    weights = KeywordWeights(paragraph_postings=2)
+    for plan in ("full", "lean"):
+        tight = KeywordIndex(ix.path, weights, plan=plan)
+        # 工作 (in 4 passages) would pass the budget, 夜市 (1) fits; the heaviest word always stays
+        assert tight._within_budget([("农业", 1.0), ("工作", 0.9), ("夜市", 0.5)]) == [("农业", 1.0), ("夜市", 0.5)]
+        # so here 夜市 is dropped from the query: passage 0 no longer outscores the others
+        scores = {d: round(x, 6) for d, x in tight.search_weighted_terms([("工作", 1.0), ("夜市", 0.5)], 10)}
+        assert set(scores) == {0, 1, 2, 3} and len(set(scores.values())) == 1
+    roomy = dict(ix.search_weighted_terms([("工作", 1.0), ("夜市", 0.5)], 10))
+    assert max(roomy, key=roomy.get) == 0
