@@ -9,10 +9,13 @@ Fields (analysers in analysis.py):
   that jieba cuts differently in context than in the query.
 Only the integer doc id (shared with the vector index) and the file key are stored:
 passages themselves live in the metadata store.
+
+Two query plans use these fields: "full" (all four, phrase and bigram bonuses) and "lean"
+(words and headings, for indexes where Whoosh's per-match scoring in Python gets slow).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -26,7 +29,8 @@ from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE, ParsedQuery
 
 @dataclass(frozen=True)
 class KeywordWeights:
-    """Query-time boosts of each field relative to `words` (tuned with `searchkit eval`)."""
+    """Query-time boosts (relative to `words`) and limits of the keyword side, tuned with
+    `searchkit eval`; none of them is stored in the index."""
 
     words: float = 1.0
     context: float = 0.6

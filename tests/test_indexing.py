@@ -1,5 +1,4 @@
 """Incremental updates, manifests, generations: the index as a whole."""
-import json
 
 import pytest
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SPEECH_A, SPEECH_B
 from searchkit.config import ChunkingSettings
 from searchkit.corpus import scan_corpus
 from searchkit.indexer import build_index
