@@ -8,8 +8,10 @@ index). Everything is written into a fresh generation that becomes live in one r
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +20,10 @@ from typing import Callable
 import numpy as np
 
 from . import analysis, chunking, store
-from .config import Settings
+from .config import PRECISIONS, Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder, resolve_model_path
-from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
+from .errors import CorpusError, IndexCorruptError, IndexMismatchError, InputError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
 from .store import expected_blocks
@@ -61,6 +63,8 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
     started = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IndexReport(index_dir=index_dir)
+    if settings.precision not in PRECISIONS:
+        raise InputError(f"unknown precision {settings.precision!r} (SEARCHKIT_PRECISION); use one of: {', '.join(PRECISIONS)}")
     files, skipped = scan_corpus(settings.corpus_dir)
     report.skipped.extend(skipped)
     explicit_embedder = embedder is not None
@@ -70,13 +74,21 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
         previous, report.rebuild_reason = _usable_previous(index_dir, settings, embedder, rebuild)
         report.rebuilt = previous is None
         donor = None if previous or rebuild else _vector_donor(index_dir, settings, embedder)
-        if not explicit_embedder and previous is not None:
-            embedder = _update_encoder(settings, previous) or embedder
+        work_dir = index_dir / f"tmp-encoder-{os.getpid()}"  # a tmp-* name: remove_stale clears leftovers
         try:
+            if not explicit_embedder:
+                update_encoder = _update_encoder(settings, previous) if previous is not None else None
+                if update_encoder is not None:
+                    embedder = update_encoder
+                elif settings.precision == "int8":
+                    embedder = _quantized_encoder(settings, work_dir)
             _update(settings, embedder, files, previous, report, progress, strict, donor)
+            shutil.rmtree(work_dir, ignore_errors=True)
             report.removed_stale += store.remove_stale(index_dir)
         except OSError as error:
             raise SearchkitError(store.describe_os_error(error, index_dir)) from error
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -88,7 +100,7 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, re
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None), index_dir)
+        store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None, settings.precision), index_dir)
     except IndexMismatchError as error:
         block = str(error).split("other ")[1].split(" settings")[0] if "other " in str(error) else "index"
         return None, f"the {block} settings changed"
@@ -105,7 +117,7 @@ def _vector_donor(index_dir: Path, settings: Settings, embedder: Embedder):
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder.name, None)["model"]},
+        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder.name, None, settings.precision)["model"]},
                                index_dir)
     except SearchkitError:
         return None
@@ -265,7 +277,7 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
         encoder = _provide_query_encoder(settings, embedder, previous or donor, writer.tmp)
         report.chunks_total, report.speeches_total = counts
         manifest = store.new_manifest(
-            **expected_blocks(settings, embedder.name, vector_index.dimension),
+            **expected_blocks(settings, embedder.name, vector_index.dimension, settings.precision),
             counts={"files": len([f for f in files if f.file_key in indexed_keys]),
                     "unique_files": len(indexed_keys), "speeches": counts[1], "chunks": counts[0]},
             next_doc_id=next_id,
@@ -341,6 +353,8 @@ def _update_encoder(settings: Settings, previous):
         return None
     if not encoder or encoder.get("model_fingerprint") != fingerprint:
         return None
+    if encoder.get("precision", "fp32") != settings.precision:
+        return None
     from .onnx_encoder import OnnxEmbedder
 
     return OnnxEmbedder(previous.path / encoder["path"], settings.model, threads=os.cpu_count() or 1)
@@ -357,9 +371,14 @@ def _provide_query_encoder(settings: Settings, embedder, previous, gen_dir: Path
         return None  # e.g. a test's fake embedder: queries use it directly
     target = gen_dir / ENCODER_DIR
     old = previous.manifest.get("encoder") if previous else None
-    if old and old.get("model_fingerprint") == model_id and (previous.path / ENCODER_DIR).is_dir():
+    if (old and old.get("model_fingerprint") == model_id and old.get("precision", "fp32") == settings.precision
+            and (previous.path / ENCODER_DIR).is_dir()):
         store._link_or_copy_tree(previous.path / ENCODER_DIR, target)
         return old
+    if settings.precision == "int8" and getattr(embedder, "precision", None) == "int8":
+        store._link_or_copy_tree(embedder.onnx_dir, target)  # the documents' own encoder
+        info = json.loads((embedder.onnx_dir / "onnx_export.json").read_text(encoding="utf-8"))
+        return {"path": ENCODER_DIR, "model_fingerprint": model_id, **{k: v for k, v in info.items() if k != "files"}}
     if not isinstance(embedder, SentenceTransformerEmbedder):
         return None
     try:
@@ -370,6 +389,16 @@ def _provide_query_encoder(settings: Settings, embedder, previous, gen_dir: Path
         log.warning("could not export the ONNX query encoder (%s); queries will load sentence-transformers", error)
         return None
     return {"path": ENCODER_DIR, "model_fingerprint": model_id, **{k: v for k, v in info.items() if k != "files"}}
+
+
+def _quantized_encoder(settings: Settings, work_dir: Path):
+    """For int8 builds: the configured model exported to ONNX and quantised to int8, in
+    `work_dir` (the build links it into the new generation, then deletes `work_dir`)."""
+    from .onnx_encoder import OnnxEmbedder, export_onnx, quantize_int8
+
+    export_onnx(resolve_model_path(settings.model), work_dir / "fp32")
+    quantize_int8(work_dir / "fp32", work_dir / "int8")
+    return OnnxEmbedder(work_dir / "int8", settings.model, threads=os.cpu_count() or 1)
 
 
 def _model_fingerprint(path: Path) -> str:

@@ -173,10 +173,14 @@ def verify_files(generation: Generation, index_dir: Path, full: bool | None = No
                                     "run `searchkit index --rebuild`")
 
 
+# Manifest keys added after format 1: an index without one was built with this value.
+_MANIFEST_DEFAULTS = {"precision": "fp32"}
+
+
 def check_compatible(manifest: dict, expected: dict, index_dir: Path) -> None:
     """`expected` holds the running configuration's model/analysis/chunking blocks."""
     for block, wanted in expected.items():
-        have = manifest.get(block) or {}
+        have = {**_MANIFEST_DEFAULTS, **(manifest.get(block) or {})} if block == "model" else manifest.get(block) or {}
         if any(have.get(key) != value for key, value in wanted.items()):
             diff = _first_difference(have or {}, wanted)
             raise IndexMismatchError(
@@ -191,12 +195,17 @@ def _first_difference(have: dict, wanted: dict) -> str:
     return "unknown difference"
 
 
-def expected_blocks(settings, embedder_name: str, dimension: int | None) -> dict:
-    """The manifest blocks that must match between an index and the running configuration."""
+def expected_blocks(settings, embedder_name: str, dimension: int | None, precision: str | None = None) -> dict:
+    """The manifest blocks that must match between an index and the running configuration.
+
+    Builds pass the precision they embed with; queries do not (they use the index's encoder).
+    """
     model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION,
              "window_sizes": list(WINDOW_SIZES)}
     if dimension is not None:
         model["dimension"] = dimension
+    if precision is not None:
+        model["precision"] = precision
     return {"model": model, "analysis": analyzer_settings(), "chunking": settings.chunking_dict()}
 
 

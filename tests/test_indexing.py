@@ -86,7 +86,8 @@ def test_manifest_describes_the_index(built):
     m = generation.manifest
     for key in ("format_version", "searchkit_version", "model", "analysis", "chunking", "counts", "files"):
         assert key in m
-    assert m["model"] == {"name": "fake-bigram-64", "embed_template_version": 2, "window_sizes": [120, 200], "dimension": 64}
+    assert m["model"] == {"name": "fake-bigram-64", "embed_template_version": 2, "window_sizes": [120, 200], "dimension": 64,
+                          "precision": "fp32"}
     assert m["analysis"]["user_dict_sha256"]
     assert m["counts"]["chunks"] == report.chunks_total
 
@@ -185,3 +186,35 @@ def test_keyword_failure_stops_the_embedding_thread(built, fake_embedder, monkey
         build_index(settings, embedder=Slow())
     assert not [t for t in threading.enumerate() if t.name == "searchkit-embed"]
     assert store.open_generation(settings.index_dir).number == first.generation
+
+
+def test_precision_is_part_of_the_index_settings(built, fake_embedder):
+    # An index embedded at another precision cannot take new vectors: changing
+    # SEARCHKIT_PRECISION rebuilds it; searching does not care which precision built it.
+    settings, first = built
+    assert store.open_generation(settings.index_dir).manifest["model"]["precision"] == "fp32"
+    int8 = settings.with_(precision="int8")
+    report = build_index(int8, embedder=fake_embedder)
+    assert report.rebuilt and report.rebuild_reason == "the model settings changed"
+    assert store.open_generation(settings.index_dir).manifest["model"]["precision"] == "int8"
+    assert build_index(int8, embedder=fake_embedder).up_to_date
+    assert "双过半" in texts(settings, '"双过半"')[0]  # fp32 settings can still search it
+    assert build_index(settings, embedder=fake_embedder).rebuilt
+
+
+def test_index_without_precision_counts_as_fp32(built, fake_embedder):
+    settings, _ = built
+    generation = store.open_generation(settings.index_dir)
+    manifest = generation.manifest
+    del manifest["model"]["precision"]
+    store.check_compatible(manifest, store.expected_blocks(settings, fake_embedder.name, None, "fp32"), settings.index_dir)
+    with pytest.raises(IndexMismatchError, match="precision"):
+        store.check_compatible(manifest, store.expected_blocks(settings, fake_embedder.name, None, "int8"),
+                               settings.index_dir)
+
+
+def test_unknown_precision_is_an_input_error(settings, fake_embedder):
+    from searchkit.errors import InputError
+
+    with pytest.raises(InputError, match="SEARCHKIT_PRECISION"):
+        build_index(settings.with_(precision="int4"), embedder=fake_embedder)
