@@ -9,6 +9,8 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from .errors import InputError
+
 DEFAULT_MODEL = "m3e-small"
 
 # What the vector side embeds (recorded in the manifest; changing either re-embeds):
@@ -25,14 +27,18 @@ KEYWORD_PLANS = ("auto", "full", "lean")
 # (the model quantised with onnxruntime: embedding 1.7x faster, dev nDCG@10 0.738 instead
 # of 0.746). Recorded in the manifest; queries use whatever encoder the index holds.
 PRECISIONS = ("fp32", "int8")
+
+
+def require_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r} (SEARCHKIT_PRECISION); use one of: {', '.join(PRECISIONS)}")
+    return precision
 LEAN_ABOVE = 20_000
 
 
 def resolve_keyword_plan(plan: str, passages: int) -> str:
     """The plan ("full" or "lean") that `plan` means for an index of `passages` passages."""
     if plan not in KEYWORD_PLANS:
-        from .errors import InputError
-
         raise InputError(f"unknown keyword plan {plan!r} (SEARCHKIT_KEYWORD_PLAN); use one of: {', '.join(KEYWORD_PLANS)}")
     if plan == "auto":
         return "lean" if passages > LEAN_ABOVE else "full"

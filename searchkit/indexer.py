@@ -8,7 +8,6 @@ index). Everything is written into a fresh generation that becomes live in one r
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -20,10 +19,10 @@ from typing import Callable
 import numpy as np
 
 from . import analysis, chunking, store
-from .config import PRECISIONS, Settings
+from .config import Settings, require_precision
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder, resolve_model_path
-from .errors import CorpusError, IndexCorruptError, IndexMismatchError, InputError, SearchkitError
+from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
 from .store import expected_blocks
@@ -63,8 +62,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
     started = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IndexReport(index_dir=index_dir)
-    if settings.precision not in PRECISIONS:
-        raise InputError(f"unknown precision {settings.precision!r} (SEARCHKIT_PRECISION); use one of: {', '.join(PRECISIONS)}")
+    require_precision(settings.precision)
     files, skipped = scan_corpus(settings.corpus_dir)
     report.skipped.extend(skipped)
     explicit_embedder = embedder is not None
@@ -77,18 +75,13 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
         work_dir = index_dir / f"tmp-encoder-{os.getpid()}"  # a tmp-* name: remove_stale clears leftovers
         try:
             if not explicit_embedder:
-                update_encoder = _update_encoder(settings, previous) if previous is not None else None
-                if update_encoder is not None:
-                    embedder = update_encoder
-                elif settings.precision == "int8":
-                    embedder = _quantized_encoder(settings, work_dir)
+                embedder = _faster_embedder(settings, previous, work_dir) or embedder
             _update(settings, embedder, files, previous, report, progress, strict, donor)
-            shutil.rmtree(work_dir, ignore_errors=True)
-            report.removed_stale += store.remove_stale(index_dir)
         except OSError as error:
             raise SearchkitError(store.describe_os_error(error, index_dir)) from error
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
+        report.removed_stale += store.remove_stale(index_dir)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -338,6 +331,15 @@ class _BackgroundEncode:
         self._thread.join()
 
 
+def _faster_embedder(settings: Settings, previous, work_dir: Path):
+    """What embeds instead of sentence-transformers: for an update, the index's own ONNX
+    encoder; for an int8 build without one, a freshly quantised model in `work_dir`."""
+    encoder = _update_encoder(settings, previous) if previous is not None else None
+    if encoder is None and settings.precision == "int8":
+        encoder = _quantized_encoder(settings, work_dir)
+    return encoder
+
+
 def _update_encoder(settings: Settings, previous):
     """For an update: the index's ONNX copy of the configured model, if it has one.
 
@@ -351,9 +353,8 @@ def _update_encoder(settings: Settings, previous):
         fingerprint = _model_fingerprint(resolve_model_path(settings.model))
     except SearchkitError:
         return None
-    if not encoder or encoder.get("model_fingerprint") != fingerprint:
-        return None
-    if encoder.get("precision", "fp32") != settings.precision:
+    if (not encoder or encoder.get("model_fingerprint") != fingerprint
+            or encoder.get("precision", "fp32") != settings.precision):
         return None
     from .onnx_encoder import OnnxEmbedder
 
@@ -377,16 +378,16 @@ def _provide_query_encoder(settings: Settings, embedder, previous, gen_dir: Path
         return old
     if settings.precision == "int8" and getattr(embedder, "precision", None) == "int8":
         store._link_or_copy_tree(embedder.onnx_dir, target)  # the documents' own encoder
-        info = json.loads((embedder.onnx_dir / "onnx_export.json").read_text(encoding="utf-8"))
-        return {"path": ENCODER_DIR, "model_fingerprint": model_id, **{k: v for k, v in info.items() if k != "files"}}
-    if not isinstance(embedder, SentenceTransformerEmbedder):
-        return None
-    try:
-        from .onnx_encoder import export_onnx
+        info = embedder.metadata
+    elif isinstance(embedder, SentenceTransformerEmbedder):
+        try:
+            from .onnx_encoder import export_onnx
 
-        info = export_onnx(embedder.path, target)
-    except Exception as error:  # the query path falls back to sentence-transformers
-        log.warning("could not export the ONNX query encoder (%s); queries will load sentence-transformers", error)
+            info = export_onnx(embedder.path, target)
+        except Exception as error:  # the query path falls back to sentence-transformers
+            log.warning("could not export the ONNX query encoder (%s); queries will load sentence-transformers", error)
+            return None
+    else:
         return None
     return {"path": ENCODER_DIR, "model_fingerprint": model_id, **{k: v for k, v in info.items() if k != "files"}}
 

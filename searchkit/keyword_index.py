@@ -126,23 +126,21 @@ class KeywordIndex:
         """Terms mean "about all of these" (OR with a coordination bonus); phrases are required."""
         if self.is_lean():
             return self._lean_query(parsed)
-        w = self.weights
-        term_queries = [q for q in (self._term_query(t) for t in parsed.terms) if q is not None]
-        phrase_filters = [self._exact(p) for p in parsed.phrases]
-        phrase_filters = [q for q in phrase_filters if q is not None]
-        scored = term_queries + [self._term_query(p) for p in parsed.phrases]
-        scored = [q for q in scored if q is not None]
+        scored = [q for q in (self._term_query(p) for p in parsed.terms + parsed.phrases) if q is not None]
         if not scored:
             return None
-        ranking = scored[0] if len(scored) == 1 else wq.Or(scored, scale=w.coord)
-        if phrase_filters:
-            return wq.And([*phrase_filters, ranking])
-        return ranking
+        return self._require_phrases(parsed, scored[0] if len(scored) == 1 else wq.Or(scored, scale=self.weights.coord))
+
+    def _require_phrases(self, parsed: ParsedQuery, ranking: wq.Query) -> wq.Query:
+        """`ranking`, limited to passages holding every quoted phrase verbatim."""
+        filters = [q for q in (self._exact(p) for p in parsed.phrases) if q is not None]
+        return wq.And([*filters, ranking]) if filters else ranking
 
     def _lean_query(self, parsed: ParsedQuery) -> wq.Query | None:
         """The words of every term and phrase, most specific first, in passages and headings."""
         w = self.weights
-        words = [word for piece in parsed.all_pieces for word, _, _ in analysis.words(piece)]
+        pieces = [[word for word, _, _ in analysis.words(piece)] for piece in parsed.all_pieces]
+        words = [word for piece in pieces for word in piece]
         content = list(dict.fromkeys(t for t in words if t not in analysis.QUERY_STOPWORDS)) or list(dict.fromkeys(words))
         if len(content) > w.lean_max_words:
             idf = self.idf(content)
@@ -151,14 +149,12 @@ class KeywordIndex:
             return None
         kept = set(content)
         phrases = []  # typed multi-word terms keep their phrase bonus (cheap: one field)
-        for piece in parsed.all_pieces:
-            piece_words = [t for t, _, _ in analysis.words(piece) if t in kept]
+        for piece in pieces:
+            piece_words = [t for t in piece if t in kept]
             if len(piece_words) > 1 and w.phrase > 0:
                 phrases.append(wq.Phrase("words", piece_words, slop=1, boost=w.phrase))
-        ranking = wq.Or([wq.Term("words", t, boost=w.words) for t in content]
-                        + [wq.Term("context", t, boost=w.context) for t in content] + phrases)
-        filters = [q for q in (self._exact(p) for p in parsed.phrases) if q is not None]
-        return wq.And([*filters, ranking]) if filters else ranking
+        return self._require_phrases(parsed, wq.Or([wq.Term("words", t, boost=w.words) for t in content]
+                                                   + [wq.Term("context", t, boost=w.context) for t in content] + phrases))
 
     def _term_query(self, term: str) -> wq.Query | None:
         """One typed term, scored across fields.

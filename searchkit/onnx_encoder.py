@@ -247,7 +247,12 @@ class OnnxEmbedder:
 
     @property
     def precision(self) -> str:
-        return self._info().get("precision", "fp32")
+        return self.metadata.get("precision", "fp32")
+
+    @property
+    def metadata(self) -> dict:
+        """The export's onnx_export.json (what `export_onnx` / `quantize_int8` returned)."""
+        return self._info()
 
     def _load(self):
         if self._session is None:

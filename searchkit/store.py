@@ -174,13 +174,13 @@ def verify_files(generation: Generation, index_dir: Path, full: bool | None = No
 
 
 # Manifest keys added after format 1: an index without one was built with this value.
-_MANIFEST_DEFAULTS = {"precision": "fp32"}
+_MANIFEST_DEFAULTS = {"model": {"precision": "fp32"}}
 
 
 def check_compatible(manifest: dict, expected: dict, index_dir: Path) -> None:
     """`expected` holds the running configuration's model/analysis/chunking blocks."""
     for block, wanted in expected.items():
-        have = {**_MANIFEST_DEFAULTS, **(manifest.get(block) or {})} if block == "model" else manifest.get(block) or {}
+        have = {**_MANIFEST_DEFAULTS.get(block, {}), **(manifest.get(block) or {})}
         if any(have.get(key) != value for key, value in wanted.items()):
             diff = _first_difference(have or {}, wanted)
             raise IndexMismatchError(
