@@ -78,7 +78,10 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
     import onnx
     import torch  # heavy, and only needed at build time
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # CLI output stays ours (int8 builds export before anything else loads)
+    hf_logging.set_verbosity_error()
     model_path, out_dir = Path(model_path), Path(out_dir)
     if not (model_path / TOKENIZER_FILE).is_file():
         raise OnnxModelError(f"{model_path} has no {TOKENIZER_FILE}; the fast tokenizer is required")
