@@ -72,6 +72,26 @@ class Embedder(Protocol):
         ...
 
 
+# Padded tokens per model call. Small calls of similar-length texts beat big batches on this
+# CPU: on the 111 sentence windows of a 7,000-character speech, batches of 32 took 2.62 s
+# with onnxruntime (22% padding; activations spill the cache), 512-token calls 2.06 s
+# (torch: 3.03 s vs 2.45 s).
+TOKEN_BUDGET = 512
+
+
+def token_budget_batches(lengths: Sequence[int], budget: int = TOKEN_BUDGET, max_batch: int = 64) -> list[list[int]]:
+    """Indices of texts grouped into model calls: longest first, each call padded to its
+    longest text and holding at most `budget` tokens (always at least one text)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < max_batch and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= budget:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -80,9 +100,10 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 class SentenceTransformerEmbedder:
-    """The reference embedder: sentence-transformers on the CPU, batched, length-sorted."""
+    """The reference embedder: sentence-transformers on the CPU, in length-sorted calls of
+    about TOKEN_BUDGET tokens."""
 
-    def __init__(self, model: str = "m3e-small", batch_size: int = 32):
+    def __init__(self, model: str = "m3e-small", batch_size: int = 64):
         self.name = model
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
@@ -119,12 +140,10 @@ class SentenceTransformerEmbedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        # Sorting by length keeps padding low inside each batch; results go back in input order.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
-            vectors = model.encode([texts[i] for i in batch], batch_size=self.batch_size,
+        lengths = [len(ids) for ids in model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)  # rows in input order
+        for batch in token_budget_batches(lengths, max_batch=self.batch_size):
+            vectors = model.encode([texts[i] for i in batch], batch_size=len(batch),
                                    convert_to_numpy=True, show_progress_bar=False)
             out[batch] = vectors
             if progress:

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .embedding import l2_normalize
+from .embedding import l2_normalize, token_budget_batches
 from .errors import SearchkitError
 
 ONNX_FILE = "model.onnx"
@@ -223,7 +223,7 @@ class OnnxEmbedder:
     with a busy core made latency ~5x worse here. Use 2+ only for bulk encoding.
     """
 
-    def __init__(self, onnx_dir: Path, name: str, threads: int = 1, batch_size: int = 32):
+    def __init__(self, onnx_dir: Path, name: str, threads: int = 1, batch_size: int = 64):
         self.onnx_dir = Path(onnx_dir)
         self.name = name
         self.threads = threads
@@ -278,11 +278,8 @@ class OnnxEmbedder:
         session, tokenizer = self._load()
         encodings = tokenizer.encode_batch(texts) if len(texts) > 1 else [tokenizer.encode(texts[0])]
         ids = [e.ids for e in encodings]
-        # Longest first, so each batch pads to similar lengths; rows go back in input order.
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]), reverse=True)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)  # rows in input order
+        for batch in token_budget_batches([len(i) for i in ids], max_batch=self.batch_size):
             width = len(ids[batch[0]])
             input_ids = np.zeros((len(batch), width), dtype=np.int64)  # pads are masked out
             mask = np.zeros((len(batch), width), dtype=np.int64)

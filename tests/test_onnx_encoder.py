@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from searchkit.embedding import l2_normalize
+from searchkit.embedding import l2_normalize, token_budget_batches
 from searchkit.onnx_encoder import META_FILE, OnnxEmbedder, OnnxModelError, mean_pool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +26,18 @@ def test_mean_pool_ignores_padding():
 def test_mean_pool_all_masked_row_is_zero_not_nan():
     pooled = mean_pool(np.ones((1, 2, 3), dtype=np.float32), np.zeros((1, 2), dtype=np.int64))
     assert np.all(pooled == 0)
+
+
+def test_token_budget_batches_group_similar_lengths_within_the_budget():
+    lengths = [10, 300, 100, 600, 100, 120, 5, 5, 5]
+    batches = token_budget_batches(lengths, budget=300, max_batch=2)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))  # each once
+    flat = [lengths[i] for batch in batches for i in batch]
+    assert flat == sorted(lengths, reverse=True)  # longest first
+    assert batches[0] == [3]  # longer than the budget: alone, never dropped or split
+    assert all(len(batch) * lengths[batch[0]] <= 300 for batch in batches[1:])
+    assert all(len(batch) <= 2 for batch in batches)
+    assert token_budget_batches([]) == []
 
 
 def test_import_is_light():
@@ -98,7 +110,7 @@ def test_matches_sentence_transformers(tmp_path):
              "乡村振兴", "安全生产", "a", long_text, long_text[:400]]
     reference = SentenceTransformerEmbedder("m3e-small").encode(texts)
 
-    onnx = OnnxEmbedder(tmp_path, "m3e-small", batch_size=7)  # batches of 7 and 3, lengths 3..512
+    onnx = OnnxEmbedder(tmp_path, "m3e-small", batch_size=7)  # calls of <= 7 texts and <= 512 tokens
     got = onnx.encode(texts)
     assert got.shape == (len(texts), 512) and got.dtype == np.float32
     cosines = (got * reference).sum(axis=1)
