@@ -2,7 +2,7 @@
 """Full build of the bundled corpus, beside plain sentence-transformers encoding.
 
 Builds a fresh index of the corpus into a temporary folder (the reference path:
-sentence-transformers, length-sorted batches of 32 sentence windows) and reports its wall
+sentence-transformers, sentence windows in length-sorted calls of <= 512 tokens) and reports its wall
 time per phase, then encodes the same passages whole with a plain
 `SentenceTransformer.encode(texts, batch_size=32)` in the same process for comparison.
 
