@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from .config import LEAN_ABOVE, Settings
-from .errors import SearchkitError
+from .errors import InputError, SearchkitError
 
 app = typer.Typer(
     help="Hybrid keyword + semantic search over Chinese speeches and reports.",
@@ -341,8 +341,15 @@ def eval_(
     k: Annotated[int, typer.Option("-k", "--top", help="Score the top k results (nDCG@k, Recall@k, MRR@k).")] = 10,
     as_json: JsonOpt = False,
     per_query: Annotated[bool, typer.Option("--per-query", help="List the queries where hybrid loses most against the best mode.")] = False,
+    beir: Annotated[Optional[Path], typer.Option("--beir", help="A BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv) instead of QRELS: "
+                                                 "its corpus is indexed (default index indexes/beir-<folder>) and documents are scored by their best passage.",
+                                                 show_default=False)] = None,
 ) -> None:
     """Score search quality on judged queries: nDCG, Recall and MRR, overall and per query kind."""
+    if beir is not None:
+        _eval_beir(beir, index_dir, mode, k, as_json)
+        return
+
     def work():
         from .evaluation import evaluate
 
@@ -355,6 +362,42 @@ def eval_(
     from .evaluation import print_report
 
     print_report(report, _console(), per_query=per_query)
+
+
+def _eval_beir(folder: Path, index_dir: Path | None, mode: str, k: int, as_json: bool) -> None:
+    """Index the benchmark's corpus (incrementally: a no-change update is instant), then score it."""
+    index_dir = index_dir or Path("indexes") / f"beir-{folder.resolve().name}"
+    settings = Settings.from_env(index_dir=index_dir, corpus_dir=Path(f"{index_dir}-corpus"))
+
+    def work():
+        from . import beir_eval
+        from .evaluation import MAX_K, parse_modes
+        from .indexer import build_index
+
+        modes = parse_modes(mode)
+        if not 1 <= k <= MAX_K:
+            raise InputError(f"-k must be between 1 and {MAX_K} (got {k})")
+        benchmark = beir_eval.load_benchmark(folder)
+        beir_eval.write_corpus(benchmark, settings.corpus_dir)
+        with _progress_bars(enabled=not as_json) as progress:
+            build_index(settings, progress=progress)
+            tick = progress("questions", len(benchmark.queries) * len(modes)) if progress else None
+            return beir_eval.evaluate_beir(settings, folder, modes, k, progress=tick)
+
+    report = _run(work)
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{folder} · {report.queries} questions · documents by their best passage · index {report.index_dir}")
+    for name in ("mode", f"nDCG@{k}", f"MRR@{k}", f"hit@{k}", "warm p50 ms", "p90 ms"):
+        table.add_column(name, justify="left" if name == "mode" else "right")
+    for m in report.modes:
+        s, t = report.scores[m], report.latency_ms.get(m, {})
+        table.add_row(m, f"{s[f'ndcg@{k}']:.3f}", f"{s[f'mrr@{k}']:.3f}", f"{s[f'hit@{k}']:.3f}",
+                      f"{t.get('p50', 0):.0f}", f"{t.get('p90', 0):.0f}")
+    _console().print(table)
 
 
 def main() -> None:  # pragma: no cover

@@ -97,6 +97,9 @@ _SPACE_NEAR_CJK = re.compile(rf"(?<={_CJK}) +| +(?={_CJK})")
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/共]\s*\d{1,4}\s*页?)?[-—－\s]*$")
 # Download-site footers such as "本DOCX文档由 www.zciku.com/中词库网 生成...".
 _BOILERPLATE = re.compile(r"(?:www\.|https?://).*(?:文档|下载|范文|生成|版权)|(?:文档|范文).*(?:www\.|https?://)")
+# A footer is one short line; a long line that mentions a web address and 下载 is text (a
+# notice that tells people where to download a form, or a whole document on one line).
+_BOILERPLATE_MAX_CHARS = 100
 
 
 def _normalised_lines(text: str) -> list[str]:
@@ -105,7 +108,8 @@ def _normalised_lines(text: str) -> list[str]:
     lines = []
     for line in text.split("\n"):
         line = line.strip()
-        if line and not _PAGE_NUMBER.match(line) and not _BOILERPLATE.search(line):
+        if line and not _PAGE_NUMBER.match(line) and not (
+                len(line) <= _BOILERPLATE_MAX_CHARS and _BOILERPLATE.search(line)):
             lines.append(line)
     return lines
 
