@@ -46,3 +46,13 @@ def paragraph_blocks(paragraphs) -> tuple[Block, ...]:
             blocks.append(Block(""))
         blocks.append(paragraph)
     return tuple(blocks)
+
+
+# Values that producing programs write when the author left a field empty: not metadata.
+_PLACEHOLDERS = {"untitled", "anonymous", "unspecified", "unknown", "无标题", "未命名", "administrator", "user"}
+
+
+def clean_properties(found: Mapping[str, str | None]) -> dict[str, str]:
+    """Non-empty, stripped property values, without producers' placeholders."""
+    return {key: value.strip() for key, value in found.items()
+            if value and value.strip() and value.strip().lower() not in _PLACEHOLDERS}
