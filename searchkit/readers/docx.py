@@ -74,7 +74,7 @@ def _style_chain(styles: dict[str, _Style], style_id: str | None):
 
 # --------------------------------------------------------------------------- numbering
 
-_CN_DIGITS = "〇一二三四五六七八九"
+_CN_DIGITS = "零一二三四五六七八九"
 _CN_LEGAL = "零壹贰叁肆伍陆柒捌玖"
 _HEAVENLY_STEMS = "甲乙丙丁戊己庚辛壬癸"
 _EARTHLY_BRANCHES = "子丑寅卯辰巳午未申酉戌亥"
