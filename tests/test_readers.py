@@ -225,10 +225,18 @@ def test_pdf_line_repair_rules():
     assert repair_line("增长 5.2% ， GDP growth") == "增长5.2%，GDP growth"
 
 
+def make_scanned_pdf(path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    scan = canvas.Canvas(str(path))
+    scan.rect(72, 72, 300, 500, fill=1)  # a picture of a page, no text layer
+    scan.showPage()
+    scan.save()
+
+
 @needs_font
 def test_encrypted_truncated_and_scanned_pdfs(tmp_path):
     from reportlab.lib.pdfencrypt import StandardEncryption
-    from reportlab.pdfgen import canvas
 
     make_pdf(tmp_path / "locked.pdf", encrypt=StandardEncryption("secret", ownerPassword="owner"))
     with pytest.raises(CorpusError, match=r"locked\.pdf is an encrypted PDF"):
@@ -238,10 +246,7 @@ def test_encrypted_truncated_and_scanned_pdfs(tmp_path):
     (tmp_path / "cut.pdf").write_bytes(data[:200])
     with pytest.raises(CorpusError, match=r"cut\.pdf"):
         read_document(tmp_path / "cut.pdf")
-    scan = canvas.Canvas(str(tmp_path / "scan.pdf"))
-    scan.rect(72, 72, 300, 500, fill=1)  # a picture of a page, no text layer
-    scan.showPage()
-    scan.save()
+    make_scanned_pdf(tmp_path / "scan.pdf")
     document = read_document(tmp_path / "scan.pdf")
     assert document.blocks == () and "scan.pdf has no text layer" in document.warnings[0]
     with pytest.raises(CorpusError, match="no text layer"):
@@ -428,6 +433,8 @@ def mixed_corpus(tmp_path) -> Path:
     (corpus / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)
     good = (corpus / "report.docx").read_bytes()
     (corpus / "broken.docx").write_bytes(good[: len(good) // 2])
+    make_scanned_pdf(corpus / "scan.pdf")
+    (corpus / "empty.pdf").write_bytes(b"")
     return corpus
 
 
@@ -447,8 +454,9 @@ def test_index_a_mixed_folder_and_find_a_phrase_from_each_format(mixed_corpus, t
     report = json.loads(result.stdout)
     assert sorted(report["added"]) == ["farm.pdf", "page.shtml", "report.docx", "rules.md", "speech.txt"]
     skipped = {s["source"]: s["reason"] for s in report["skipped"]}
-    assert set(skipped) == {"old.doc", "broken.docx"}
+    assert set(skipped) == {"old.doc", "broken.docx", "scan.pdf", "empty.pdf"}
     assert "save it as .docx" in skipped["old.doc"] and "damaged" in skipped["broken.docx"]
+    assert "no text layer" in skipped["scan.pdf"] and "empty" in skipped["empty.pdf"]
     for phrase, source in ((TXT_PHRASE, "speech.txt"), (DOCX_PHRASE, "report.docx"), (PDF_PHRASE, "farm.pdf"),
                            (HTML_PHRASE, "page.shtml"), (MD_PHRASE, "rules.md")):
         found = _cli("search", f'"{phrase}"', "--index", index, "--mode", "keyword", "--json")
@@ -457,7 +465,7 @@ def test_index_a_mixed_folder_and_find_a_phrase_from_each_format(mixed_corpus, t
         assert hits and hits[0]["source"] == source and phrase in hits[0]["text"], phrase
     # Unchanged files (and the same skipped ones) on a second run: up to date.
     again = json.loads(_cli("index", "--corpus", str(mixed_corpus), "--index", index, "--json").stdout)
-    assert again["up_to_date"] and {s["source"] for s in again["skipped"]} == {"old.doc", "broken.docx"}
+    assert again["up_to_date"] and {s["source"] for s in again["skipped"]} == set(skipped)
     strict = _cli("index", "--corpus", str(mixed_corpus), "--index", index, "--strict", "--rebuild")
     assert strict.exit_code == 1 and "--strict" in strict.stderr
 
