@@ -189,8 +189,11 @@ def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
     if file is not None:
         try:
             from .documents import read_text
+            from .readers import SUPPORTED_SUFFIXES, read_document
 
-            return read_text(file)
+            if file.suffix.lower() in SUPPORTED_SUFFIXES - {".txt"}:  # a draft in Word, a saved page…
+                return read_document(file).text()
+            return read_text(file)  # any other name is read as plain text, as it always was
         except FileNotFoundError:
             raise InputError(f"file {file} does not exist; check the path given to --file") from None
         except IsADirectoryError:

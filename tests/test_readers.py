@@ -150,9 +150,10 @@ PDF_PARAGRAPHS = [
 PDF_HEADER = "某某市人民政府工作报告"
 
 
-def make_pdf(path: Path, paragraphs=PDF_PARAGRAPHS, lines_per_page=12, encrypt=None) -> int:
+def make_pdf(path: Path, paragraphs=PDF_PARAGRAPHS, lines_per_page=12, encrypt=None, bookmarks=False) -> int:
     """Chinese text in a real CJK font, wrapped at the page width like a word processor
-    does, over several pages with a running header and a page number in the footer."""
+    does, over several pages with a running header and a page number in the footer;
+    with bookmarks, the 一、 headings are in the PDF outline (as Word exports headings)."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -174,6 +175,9 @@ def make_pdf(path: Path, paragraphs=PDF_PARAGRAPHS, lines_per_page=12, encrypt=N
         pdf.setFont("WQY", 12)
         for i, line in enumerate(page):
             pdf.drawString(72, height - 80 - 20 * i, line)
+            if bookmarks and line[1:2] == "、":
+                pdf.bookmarkPage(line)
+                pdf.addOutlineEntry(line, line, level=0)
         pdf.showPage()
     pdf.save()
     return len(pages)
@@ -190,6 +194,15 @@ def test_pdf_text_without_running_header_and_page_numbers(tmp_path):
     joined = "".join(body)
     assert joined == "".join(p.replace("　", "") for p in PDF_PARAGRAPHS)  # every character, in order
     assert body[0] == "一、过去一年工作回顾"
+
+
+@needs_font
+def test_pdf_bookmarks_give_heading_levels(tmp_path):
+    make_pdf(tmp_path / "marked.pdf", bookmarks=True)
+    outline = [(b.level, b.text) for b in read_document(tmp_path / "marked.pdf").blocks if b.level is not None]
+    assert outline == [(1, "一、过去一年工作回顾"), (1, "二、今年工作安排"), (1, "三、加强政府自身建设")]
+    make_pdf(tmp_path / "plain.pdf")
+    assert all(b.level is None for b in read_document(tmp_path / "plain.pdf").blocks)
 
 
 @needs_font
@@ -317,6 +330,18 @@ def test_html_encoding_from_bom_and_meta(tmp_path):
     assert "經濟發展與社會建設" in read_document(tmp_path / "big5.html").text()
     (tmp_path / "bom.htm").write_bytes(b"\xef\xbb\xbf" + page.replace("big5", "gbk").format(text).encode("utf-8"))
     assert "經濟發展與社會建設" in read_document(tmp_path / "bom.htm").text()  # the BOM beats a wrong label
+
+
+def test_html_paragraphs_set_apart_with_br_only(tmp_path):
+    (tmp_path / "notice.html").write_text(
+        "<html><head><meta charset='utf-8'><title>关于印发实施办法的通知_某某县人民政府</title></head><body>"
+        "<div id='zoom'><p>各乡镇人民政府，县政府各部门：<br>现将《实施办法》印发给你们，请认真贯彻执行。<br><br>"
+        "一、总体要求<br>坚持农业农村优先发展，按照产业兴旺、生态宜居、乡风文明、治理有效、生活富裕的总要求，推进乡村全面振兴。"
+        "<br>某某县人民政府<br>2023年3月1日</p></div></body></html>", encoding="utf-8")
+    document = read_document(tmp_path / "notice.html")
+    assert texts(document) == ["关于印发实施办法的通知", "各乡镇人民政府，县政府各部门：", "现将《实施办法》印发给你们，请认真贯彻执行。",
+                               "一、总体要求", "坚持农业农村优先发展，按照产业兴旺、生态宜居、乡风文明、治理有效、生活富裕的总要求，推进乡村全面振兴。",
+                               "某某县人民政府", "2023年3月1日"]
 
 
 @pytest.mark.skipif(not (REAL_DOCS / "html").is_dir(), reason="../shared/real-docs not present")
@@ -482,3 +507,15 @@ def test_chunks_on_a_folder_with_nothing_readable_fails_and_names_the_files(tmp_
     (folder / "c.md").write_text("# 标题\n\n正文一段，说明情况。\n", encoding="utf-8")
     result = _cli("chunks", str(folder))
     assert result.exit_code == 0 and "skipped a.doc" in result.stderr
+
+
+def test_similar_reads_a_draft_in_word(run, tmp_path):
+    assert run("index").exit_code == 0
+    import docx
+
+    draft = docx.Document()
+    draft.add_paragraph("要坚持以商招商、产业链招商，落实招商引资优惠政策，完善项目跟踪服务措施。")
+    draft.save(tmp_path / "draft.docx")
+    result = run("similar", "--file", str(tmp_path / "draft.docx"), "--json")
+    assert result.exit_code == 0, result.output
+    assert "招商" in json.loads(result.stdout)["results"][0]["text"]

@@ -116,18 +116,32 @@ def _blocks_from_body(body) -> list[Block]:
         if element.tag in ("p", "quote", "head") and any(
                 ancestor.tag in ("cell", "item", "quote") for ancestor in element.iterancestors()):
             continue  # read as part of its row, list item or quotation
-        if element.tag == "row":
-            text = "\t".join(" ".join("".join(cell.itertext()).split()) for cell in element.iter("cell"))
-        else:
-            text = " ".join("".join(element.itertext()).split())
-        if not text.strip():
-            continue
         level = None
         if element.tag == "head":
             match = re.match(r"h(\d)", element.get("rend", ""))
             level = int(match.group(1)) if match else 2
-        blocks.append(Block(text, level))
+        if element.tag == "row":
+            lines = ["\t".join(" ".join(" ".join(_lines(cell)).split()) for cell in element.iter("cell"))]
+        elif level is not None:
+            lines = ["".join(_lines(element))]  # a heading broken with <br> is still one heading
+        else:
+            lines = _lines(element)  # pages that set paragraphs apart with <br> only
+        blocks += [Block(" ".join(line.split()), level) for line in lines if line.strip()]
     return blocks
+
+
+def _lines(element) -> list[str]:
+    """The text of an element, split where the page has a line break (<br>, <lb/> here)."""
+    lines = [element.text or ""]
+    for child in element:
+        if child.tag == "lb":
+            lines.append("")
+        elif isinstance(child.tag, str):
+            inner = _lines(child)
+            lines[-1] += inner[0]
+            lines += inner[1:]
+        lines[-1] += child.tail or ""
+    return lines
 
 
 def _rank_levels(blocks: list[Block]) -> list[Block]:

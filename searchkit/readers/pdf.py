@@ -13,8 +13,9 @@ pypdfium2 did so only on the letter-spaced line. What extraction still breaks is
 - lines repeated at the top or bottom of most pages (running headers and footers) and
   page numbers (`— 3 —`, `第3页`, `3/18`, `- 3 -`) are dropped and counted in `removed`.
 
-Lines cut at line and page ends are emitted as they are, one block per physical line: the
-paragraph reflow downstream joins them. A PDF without a text layer (scanned) gives an
+Bookmarks (the PDF outline, written from heading styles by Word and WPS) give the level
+of a line that is exactly a bookmark's title. Lines cut at line and page ends are emitted
+as they are, one block per physical line: the paragraph reflow downstream joins them. A PDF without a text layer (scanned) gives an
 empty document with a warning (no OCR); an encrypted or damaged PDF is a CorpusError.
 """
 from __future__ import annotations
@@ -112,7 +113,9 @@ def _properties(pdf) -> dict[str, str]:
         meta = pdf.get_metadata_dict(skip_empty=True)
     except Exception:  # noqa: BLE001 - metadata is optional; a broken info dict must not lose the text
         return {}
-    found = {"title": meta.get("Title"), "author": meta.get("Author"), "subject": meta.get("Subject"),
+    # Word's PDF export often titles a file "Microsoft Word - 报告.docx": the name, not a title.
+    title = re.sub(r"^Microsoft (?:Word|PowerPoint) - |\.(?:docx?|wps|pptx?)$", "", meta.get("Title") or "")
+    found = {"title": title, "author": meta.get("Author"), "subject": meta.get("Subject"),
              "keywords": meta.get("Keywords"), "created": _iso_date(meta.get("CreationDate", ""))}
     return clean_properties(found)
 
@@ -129,6 +132,19 @@ def _open(path: Path):
                               "save an unprotected copy (print to PDF) or export its text") from error
         raise CorpusError(f"{path} is not a readable PDF (damaged or truncated: {error}); "
                           "download or export it again") from error
+
+
+def _bookmark_levels(pdf) -> dict[str, int]:
+    """Bookmark titles (the outline Word writes from heading styles) → outline level 1, 2, …"""
+    levels: dict[str, int] = {}
+    try:
+        for bookmark in pdf.get_toc(max_depth=6):
+            title = re.sub(r"\s", "", bookmark.get_title() or "")
+            if title:
+                levels.setdefault(title, bookmark.level + 1)
+    except Exception:  # noqa: BLE001 - a broken outline must not lose the text
+        return {}
+    return levels
 
 
 def _page_texts(pdf) -> list[str]:
@@ -151,6 +167,7 @@ class PdfReader:
         try:
             texts = _page_texts(pdf)
             properties = _properties(pdf)
+            levels = _bookmark_levels(pdf)
         finally:
             pdf.close()
         pages = []
@@ -167,5 +184,7 @@ class PdfReader:
             shown = ", ".join(map(str, empty[:10])) + (" …" if len(empty) > 10 else "")
             warnings.append(f"{path}: page(s) {shown} of {len(pages)} have no text layer (scanned?) and were not read")
         pages, removed = _strip_chrome(pages)
-        blocks = tuple(Block(line) for page in pages for line in page)
+        # A line that is exactly a bookmark's title is that heading (bookmarks give no title
+        # of the document itself, so level 0 is never set here).
+        blocks = tuple(Block(line, levels.get(re.sub(r"\s", "", line))) for page in pages for line in page)
         return Document(blocks, properties, dict(removed), tuple(warnings))
