@@ -514,7 +514,7 @@ def test_similar_reads_a_draft_in_word(run, tmp_path):
     import docx
 
     draft = docx.Document()
-    draft.add_paragraph("要坚持以商招商、产业链招商，落实招商引资优惠政策，完善项目跟踪服务措施。")
+    draft.add_paragraph("明年我们将大力推进招商引资，创新招商方式，做好招商项目的跟踪服务。")
     draft.save(tmp_path / "draft.docx")
     result = run("similar", "--file", str(tmp_path / "draft.docx"), "--json")
     assert result.exit_code == 0, result.output
