@@ -75,7 +75,7 @@ def _raw_extractors():
 def bench_pdf(folder: Path, pages: int) -> None:
     from test_readers import PDF_HEADER, make_pdf
 
-    paragraphs = _paragraphs(pages * 8)
+    paragraphs = _paragraphs(pages * 12)  # about 12 paragraphs fill a page of 36 lines
     path = folder / "bench.pdf"
     n = make_pdf(path, paragraphs, lines_per_page=36)
     truth = "".join(p.replace("　", "") for p in paragraphs)
