@@ -133,6 +133,10 @@ def test_damaged_docx_is_a_corpus_error(tmp_path):
     damaged.write_bytes(good[: len(good) // 2])  # a download cut off half-way
     with pytest.raises(CorpusError, match=r"damaged\.docx.*(damaged|not a zip)"):
         read_document(damaged)
+    locked = tmp_path / "locked.docx"  # what Word writes for a password-protected document
+    locked.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)
+    with pytest.raises(CorpusError, match=r"locked\.docx is not a \.docx package.*password"):
+        read_document(locked)
 
 
 # --------------------------------------------------------------------------- .pdf

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import CorpusError
 from .base import Block, Document, clean_properties, paragraph_blocks
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -38,7 +39,8 @@ def _val(element, path: str) -> str | None:
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLE = re.compile(r"^(?:title|标题)$", re.IGNORECASE)
 _TOC_STYLE = re.compile(r"^(?:toc|目录)\s*\d$|^toc heading$", re.IGNORECASE)
-_BODY_OUTLINE = 9  # w:outlineLvl 9 means "body text"
+_BODY_OUTLINE = 9
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # w:outlineLvl 9 means "body text"
 
 
 @dataclass
@@ -325,6 +327,11 @@ class DocxReader:
     def read(self, path: Path) -> Document:
         import docx  # python-docx: imported on first use
 
+        with open(path, "rb") as file:
+            magic = file.read(8)
+        if magic == _OLE_MAGIC:  # Office wraps a password-protected .docx in an OLE container
+            raise CorpusError(f"{path} is not a .docx package but an OLE file: a password-protected document "
+                              "or a Word 97-2003 file renamed; remove the password, or save it as .docx")
         document = docx.Document(str(path))
         reading = _Reading(_styles(document), _Numbering.of(document))
         reading.container(document.element.body)

@@ -32,6 +32,7 @@ _SPACE_BETWEEN_CJK = re.compile(rf"(?<={_CJK})[ \u00a0]+(?={_CJK})|(?<={_CJK})[ 
                                 rf"|(?<=[\dA-Za-z%)）.,])[ \u00a0]+(?={_CJK})")
 _PAGE_NUMBER = re.compile(r"^[-—－–\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/共]\s*\d{1,4}\s*页?)?[-—－–\s]*$"
                           r"|^(?:page\s*)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?$", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff\u00ad]")
 _EDGE = 3  # lines at the top and at the bottom of a page that may be a running header/footer
 _TOKEN_LINE = 2  # a "line" this short in a run of such lines is one token of a broken line
 _TOKEN_RUN = 3
@@ -44,8 +45,9 @@ def _spaced_out(line: str) -> bool:
 
 
 def repair_line(line: str) -> str:
-    """Remove the spaces an extractor put between Chinese characters."""
-    line = line.strip()
+    """Remove the spaces an extractor put between Chinese characters (and the control
+    characters PDFium uses for soft hyphens and unmapped glyphs)."""
+    line = _CONTROL.sub("", line).strip()
     if _spaced_out(line):  # "2 0 2 3 年": also the spaces between digits of a spaced-out line
         line = re.sub(r"(?<=\S) (?=\S)", "", line) if re.search(_CJK, line) else line
     return _SPACE_BETWEEN_CJK.sub("", line)
