@@ -85,7 +85,7 @@ def bench_pdf(folder: Path, pages: int) -> None:
     got = "".join(b.text for b in read_document(path).blocks)
     print(f"  searchkit reader: {n / seconds:7.1f} pages/s  (text exact: {got == truth})")
     for name, fn in _raw_extractors():
-        seconds = _timed(lambda: fn(path), repeat=1)
+        seconds = _timed(lambda fn=fn: fn(path), repeat=1)
         text = re.sub(r"\s", "", fn(path)).replace(PDF_HEADER, "")
         text = re.sub(r"—\d+—", "", text)
         ratio = difflib.SequenceMatcher(None, truth[:30000], text[:30000], autojunk=False).ratio()

@@ -58,7 +58,8 @@ for _suffix in (".xls", ".xlsx", ".xlsm", ".et", ".ods", ".csv", ".tsv", ".numbe
 for _suffix in (".ppt", ".pptx", ".pps", ".ppsx", ".dps", ".odp", ".key"):
     _ADVICE[_suffix] = "a presentation; save its text as .docx or .pdf"
 for _suffix in (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic"):
-    _ADVICE[_suffix] = "an image; searchkit does no OCR, so put the text in a .txt or .docx (or a PDF with a text layer)"
+    _ADVICE[_suffix] = ("an image; searchkit does no OCR, so put the text in a .txt or .docx "
+                        "(or a PDF with a text layer)")
 for _suffix in (".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz"):
     _ADVICE[_suffix] = "an archive; unpack it into the corpus folder"
 for _suffix in (".mp3", ".wav", ".m4a", ".mp4", ".avi", ".mov", ".wmv", ".flv"):
@@ -116,4 +117,5 @@ def read_document(path: Path) -> Document:
         log.debug("reading %s failed", path, exc_info=True)
         detail = " ".join(str(error).split())[:120]
         raise CorpusError(f"{path} could not be read as a {path.suffix.lower()} file "
-                          f"({type(error).__name__}: {detail}); it may be damaged: open it and save it again") from error
+                          f"({type(error).__name__}: {detail}); it may be damaged: "
+                          "open it and save it again") from error

@@ -87,7 +87,8 @@ def _chinese_number(n: int, digits: str = _CN_DIGITS, units: str = "十百千") 
     """1 → 一, 10 → 十, 12 → 十二, 20 → 二十, 105 → 一百零五 (Word's chineseCounting)."""
     if n <= 0 or n >= 10000:
         return str(n)
-    parts, zero = [], False
+    parts: list[str] = []
+    zero = False
     for power, unit in ((1000, units[2]), (100, units[1]), (10, units[0]), (1, "")):
         digit = n // power % 10
         if digit == 0:
@@ -170,27 +171,28 @@ class _Numbering:
             return numbering
         root = part.element
         for abstract in root.findall("w:abstractNum", _NS):
-            aid = abstract.get(_q("abstractNumId"))
-            numbering.levels[aid] = {int(lvl.get(_q("ilvl"))): _level(lvl) for lvl in abstract.findall("w:lvl", _NS)}
+            aid = abstract.get(_q("abstractNumId")) or ""
+            numbering.levels[aid] = {int(lvl.get(_q("ilvl")) or 0): _level(lvl)
+                                     for lvl in abstract.findall("w:lvl", _NS)}
         for num in root.findall("w:num", _NS):
-            nid = num.get(_q("numId"))
+            nid = num.get(_q("numId")) or ""
             numbering.abstract_of[nid] = _val(num, "w:abstractNumId") or ""
             numbering.overrides[nid] = {
-                int(o.get(_q("ilvl"))): int(_val(o, "w:startOverride"))
+                int(o.get(_q("ilvl")) or 0): int(_val(o, "w:startOverride") or 1)
                 for o in num.findall("w:lvlOverride", _NS) if _val(o, "w:startOverride") is not None}
         return numbering
 
     def label(self, num_id: str, ilvl: int) -> str:
         """The number Word shows before the next paragraph of list num_id at level ilvl."""
-        aid = self.abstract_of.get(num_id)
-        levels = self.levels.get(aid or "", {})
+        aid = self.abstract_of.get(num_id, "")
+        levels = self.levels.get(aid, {})
         if ilvl not in levels:
             return ""  # numId 0 ("no numbering") or a list the file does not define
         counters = self.counters.setdefault(aid, {})
         if num_id not in self.started:
             self.started.add(num_id)
-            for level, start in self.overrides.get(num_id, {}).items():
-                counters[level] = start - 1
+            for overridden, start in self.overrides.get(num_id, {}).items():
+                counters[overridden] = start - 1
         counters[ilvl] = counters.get(ilvl, levels[ilvl].start - 1) + 1
         for deeper in [lv for lv in counters if lv > ilvl]:
             del counters[deeper]  # a new item restarts the levels below it

@@ -54,9 +54,7 @@ def _inline_text(token) -> list[str]:
             lines[-1][-1] += child.content
         elif child.type == "softbreak":
             lines[-1].append("")
-        elif child.type == "hardbreak":
-            lines.append([""])
-        elif child.type == "html_inline" and child.content.lower().startswith("<br"):
+        elif child.type == "hardbreak" or (child.type == "html_inline" and child.content.lower().startswith("<br")):
             lines.append([""])
     return [text for text in (_join(parts) for parts in lines) if text.strip()]
 

@@ -15,8 +15,9 @@ pypdfium2 did so only on the letter-spaced line. What extraction still breaks is
 
 Bookmarks (the PDF outline, written from heading styles by Word and WPS) give the level
 of a line that is exactly a bookmark's title. Lines cut at line and page ends are emitted
-as they are, one block per physical line: the paragraph reflow downstream joins them. A PDF without a text layer (scanned) gives an
-empty document with a warning (no OCR); an encrypted or damaged PDF is a CorpusError.
+as they are, one block per physical line: the paragraph reflow downstream joins them.
+A PDF without a text layer (scanned) gives an empty document with a warning (no OCR); an
+encrypted or damaged PDF is a CorpusError.
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def _strip_chrome(pages: list[list[str]]) -> tuple[list[list[str]], Counter]:
     removed: Counter = Counter()
     repeated: set[str] = set()
     if len(pages) >= 3:
-        seen = Counter()
+        seen: Counter = Counter()
         for page in pages:
             seen.update({_edge_key(line) for line in page[:_EDGE] + page[-_EDGE:]})
         # On at least half of the pages, and on 3 or more: a running header or footer.
