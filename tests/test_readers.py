@@ -113,6 +113,26 @@ def test_word_number_formats():
     assert format_number(4, "lowerRoman") == "iv"
 
 
+def test_docx_numbering_continues_across_lists_unless_restarted(tmp_path):
+    """Two num instances of one abstract list continue each other, as in Word; "Restart
+    numbering" in Word writes a new num with a startOverride."""
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    doc = docx.Document()
+    numbering = doc.part.numbering_part.element
+    numbering.insert(0, parse_xml(_ABSTRACT_NUM.format(ns=nsdecls("w"))))
+    for num_id, override in (("90", ""), ("91", ""), ("92", '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride>')):
+        numbering.append(parse_xml(f'<w:num {nsdecls("w")} w:numId="{num_id}"><w:abstractNumId w:val="90"/>{override}</w:num>'))
+    for num_id, text in (("90", "甲"), ("90", "乙"), ("91", "丙"), ("92", "丁"), ("92", "戊")):
+        paragraph = doc.add_paragraph(text)
+        paragraph._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {nsdecls("w")}><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr>'))
+    doc.save(tmp_path / "lists.docx")
+    assert texts(read_document(tmp_path / "lists.docx")) == ["一、甲", "二、乙", "三、丙", "一、丁", "二、戊"]
+
+
 def test_docx_outline_level_without_heading_style(tmp_path):
     import docx
     from docx.oxml import parse_xml
@@ -464,6 +484,9 @@ def mixed_corpus(tmp_path) -> Path:
     (corpus / "broken.docx").write_bytes(good[: len(good) // 2])
     make_scanned_pdf(corpus / "scan.pdf")
     (corpus / "empty.pdf").write_bytes(b"")
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    make_pdf(corpus / "locked.pdf", paragraphs=["密码保护的文件内容。"], encrypt=StandardEncryption("secret"))
     return corpus
 
 
@@ -483,9 +506,10 @@ def test_index_a_mixed_folder_and_find_a_phrase_from_each_format(mixed_corpus, t
     report = json.loads(result.stdout)
     assert sorted(report["added"]) == ["farm.pdf", "page.shtml", "report.docx", "rules.md", "speech.txt"]
     skipped = {s["source"]: s["reason"] for s in report["skipped"]}
-    assert set(skipped) == {"old.doc", "broken.docx", "scan.pdf", "empty.pdf"}
+    assert set(skipped) == {"old.doc", "broken.docx", "scan.pdf", "empty.pdf", "locked.pdf"}
     assert "save it as .docx" in skipped["old.doc"] and "damaged" in skipped["broken.docx"]
     assert "no text layer" in skipped["scan.pdf"] and "empty" in skipped["empty.pdf"]
+    assert "encrypted PDF" in skipped["locked.pdf"]
     for phrase, source in ((TXT_PHRASE, "speech.txt"), (DOCX_PHRASE, "report.docx"), (PDF_PHRASE, "farm.pdf"),
                            (HTML_PHRASE, "page.shtml"), (MD_PHRASE, "rules.md")):
         found = _cli("search", f'"{phrase}"', "--index", index, "--mode", "keyword", "--json")
