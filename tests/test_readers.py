@@ -313,6 +313,8 @@ HTML_PAGE = """<!DOCTYPE html>
 <h2>一、充分肯定成绩</h2>
 <p>过去一年，全市上下团结奋斗，建成{phrase}三条，农村居民人均可支配收入增长百分之七，农村人居环境明显改善。</p>
 <p>我们坚持把农业农村工作放在突出位置，统筹推进产业发展、人才培养和基层治理，各项工作取得新成效。</p>
+<p><strong>二是</strong>加强人才培养，选派科技特派员服务乡村产业。</p>
+<p><a href="/kjtpy.html">科技特派员名单</a></p>
 <h2>二、扎实做好今年工作</h2>
 <p>今年要坚持农业农村优先发展，巩固拓展脱贫攻坚成果，全面推进乡村振兴，加快建设农业强市。</p>
 <p>各级各部门要强化责任担当，确保各项任务落地见效，为全面建设社会主义现代化强市作出新的更大贡献。</p>
@@ -338,6 +340,7 @@ def test_html_article_without_chrome(tmp_path):
     document = read_document(make_html(tmp_path / "page.shtml"))
     text = document.text()
     assert HTML_PHRASE in text and "同志们：" in text and "作出新的更大贡献" in text
+    assert "二是加强人才培养，选派科技特派员服务乡村产业。" in text  # bold words opening text are no label
     for chrome in CHROME:
         assert chrome not in text, chrome
     assert document.blocks[0] == Block("在全市乡村振兴工作会议上的讲话", 0)  # site suffix removed

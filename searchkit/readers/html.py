@@ -76,6 +76,8 @@ def _remove_related_links(tree) -> int:
         block = label
         while block.getparent() is not None and block.tag in ("strong", "b", "span"):
             block = block.getparent()
+        if "".join(block.itertext()).strip() != text:
+            continue  # the bold words open a paragraph of text: not a label
         following = []
         sibling = block.getnext()
         while sibling is not None and _link_only(sibling):
