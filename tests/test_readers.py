@@ -371,6 +371,13 @@ def test_html_paragraphs_set_apart_with_br_only(tmp_path):
                                "某某县人民政府", "2023年3月1日"]
 
 
+def test_html_page_without_article_says_why(tmp_path):
+    (tmp_path / "app.html").write_text("<html><head><title>应用_某某网</title><script>render()</script></head>"
+                                       "<body><div id='app'></div></body></html>", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"app\.html: no article text found"):
+        load_speeches(tmp_path / "app.html", tmp_path)
+
+
 @pytest.mark.skipif(not (REAL_DOCS / "html").is_dir(), reason="../shared/real-docs not present")
 def test_real_web_pages_give_articles_without_chrome():
     pages = sorted((REAL_DOCS / "html").glob("*.shtml"))

@@ -183,6 +183,9 @@ class HtmlReader:
         if not blocks:  # no article found: the page's paragraphs, readability-style
             _, baseline_text, _ = trafilatura.baseline(lxml.html.document_fromstring(text))
             blocks = [Block(line.strip()) for line in baseline_text.split("\n") if line.strip()]
+        if not blocks:  # a title alone is no speech: say why the page gives nothing
+            return Document((), {}, {}, (f"{path}: no article text found in the page (built by scripts, or "
+                                         "a frame set?); save the page as displayed, or copy its text into a .txt",))
         title = page_title(getattr(extracted, "title", None))
         if title and (not blocks or blocks[0].text != title):
             blocks.insert(0, Block(title, 0))
