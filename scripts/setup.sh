@@ -6,6 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# A real CJK font for the Chinese PDFs the reader tests write (Debian package, ~17 MB).
+CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+if [ ! -f "$CJK_FONT" ] && command -v apt-get >/dev/null; then
+  echo "searchkit: installing fonts-wqy-zenhei for the PDF tests..." >&2
+  (apt-get update -qq && apt-get install -y -qq fonts-wqy-zenhei) >/dev/null 2>&1 \
+    || echo "searchkit: could not install fonts-wqy-zenhei; the PDF reader tests will be skipped" >&2
+fi
 VENV=.venv
 stamp_src=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.searchkit-setup" 2>/dev/null)" = "$stamp_src" ]; then

@@ -189,8 +189,11 @@ def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
     if file is not None:
         try:
             from .documents import read_text
+            from .readers import SUPPORTED_SUFFIXES, read_document
 
-            return read_text(file)
+            if file.suffix.lower() in SUPPORTED_SUFFIXES - {".txt"}:  # a draft in Word, a saved page…
+                return read_document(file).text()
+            return read_text(file)  # any other name is read as plain text, as it always was
         except FileNotFoundError:
             raise InputError(f"file {file} does not exist; check the path given to --file") from None
         except IsADirectoryError:
@@ -277,30 +280,55 @@ def chunks(
     as_json: JsonOpt = False,
 ) -> None:
     """Show how files are read and cut into passages (JSON Lines with --json)."""
-    def work():
-        from .chunking import chunk_file
-        from .config import ChunkingSettings
-        from .corpus import scan_corpus
-        from .errors import CorpusError
-
-        found = []
-        for path in paths:
-            if path.is_dir():
-                files, _ = scan_corpus(path)
-                found += [(f.path, path) for f in files]
-            elif path.exists():
-                found.append((path, path.parent))
-            else:
-                raise CorpusError(f"{path} does not exist; give a file or folder of .txt speeches")
-        return [(p, chunk_file(p, root, ChunkingSettings())) for p, root in found]
-
-    results = _run(work)
+    results, skipped = _run(lambda: _chunk_paths(paths))
+    for item in skipped:
+        _console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/] skipped {_escape(item.source)}: {_escape(item.reason)}")
+    if not results:  # nothing could be read: say so and fail, never an empty table
+        _fail(f"no readable file in {', '.join(map(str, paths))} ({len(skipped)} skipped, see the warnings above); "
+              "supported formats: .txt, .docx, .pdf, .html, .md")
     if as_json:
         for _path, cs in results:
             for c in cs:
                 print(json.dumps(c.to_dict(), ensure_ascii=False))
         return
     _print_chunk_summary(results)
+
+
+def _chunk_paths(paths: list[Path]):
+    """(file, passages) for every readable file among paths; the others as corpus.Skipped."""
+    from .chunking import chunk_file
+    from .config import ChunkingSettings
+    from .corpus import Skipped, scan_corpus
+    from .errors import CorpusError
+    from .readers import unsupported_advice
+
+    found, skipped = [], []
+    for path in paths:
+        if path.is_dir():
+            files, skips = scan_corpus(path)
+            found += [(f.path, path) for f in files]
+            skipped += skips
+        elif path.exists():
+            advice = unsupported_advice(path)
+            if advice is None:
+                found.append((path, path.parent))
+            else:
+                skipped.append(Skipped(path.name, advice))
+        else:
+            raise CorpusError(f"{path} does not exist; give a file or folder of speeches")
+    results = []
+    for file, root in found:
+        source = file.relative_to(root).as_posix()
+        try:
+            passages = chunk_file(file, root, ChunkingSettings())
+        except CorpusError as error:  # one unreadable file is named and skipped, as in `index`
+            skipped.append(Skipped(source, str(error)))
+            continue
+        if passages:
+            results.append((file, passages))
+        else:
+            skipped.append(Skipped(source, "no text to index (empty or whitespace only)"))
+    return results, skipped
 
 
 def _print_chunk_summary(results) -> None:

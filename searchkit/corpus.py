@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .readers import SUPPORTED_SUFFIXES, is_document_name, unsupported_advice
 
-SUPPORTED_SUFFIXES = (".txt",)
+__all__ = ["SUPPORTED_SUFFIXES", "CorpusFile", "Skipped", "scan_corpus"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class Skipped:
 
 
 def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
-    """All supported files below `root` (following symlinks, never in a loop), sorted by name."""
+    """All readable files below `root` (following symlinks, never in a loop), sorted by name,
+    and every other document-like file as skipped, with what it is and what to do."""
     root = Path(root)
     if not root.exists():
         raise CorpusError(f"corpus folder {root} does not exist; create it or pass --corpus DIR")
@@ -52,10 +54,14 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
         seen_dirs.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+            if not is_document_name(name):
                 continue
             path = Path(dirpath) / name
             source = _relative(path, root)
+            advice = unsupported_advice(path)
+            if advice is not None:  # named, never silently ignored: the user may expect it indexed
+                skipped.append(Skipped(source, f"{advice}"))
+                continue
             try:
                 if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO would block forever
                     skipped.append(Skipped(source, "not a regular file (a pipe, socket or device)"))

@@ -12,7 +12,6 @@ titles (followed by "同志们：", a subtitle, a heading...).
 """
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 from dataclasses import dataclass
@@ -27,64 +26,10 @@ log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- reading
 
-_FALLBACK_ENCODINGS = ["gb18030", "big5", "utf_16_le", "utf_16_be"]
-
-
-def _plausible_text(text: str) -> bool:
-    """Most characters are letters, CJK, digits, punctuation or whitespace."""
-    if not text:
-        return True
-    odd = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\n\r\f") or 0xE000 <= ord(ch) <= 0xF8FF)
-    return odd / len(text) < 0.01
-
-
-def _decode_utf16_without_bom(data: bytes) -> str | None:
-    for encoding in ("utf_16_le", "utf_16_be"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if _plausible_text(text):
-            return text
-    return None
-
-
-def _decode(data: bytes) -> str | None:
-    if data.startswith(codecs.BOM_UTF8):
-        return data.decode("utf-8-sig")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if b"\x00" in data:  # only UTF-16 explains NUL bytes in a text file
-        return _decode_utf16_without_bom(data)
-    from charset_normalizer import from_bytes  # imported lazily: rarely needed
-
-    best = from_bytes(data, cp_isolation=_FALLBACK_ENCODINGS).best()
-    if best is None:
-        return None
-    text = str(best)
-    return text if _plausible_text(text) else None
-
-
-def read_text(path: Path) -> str:
-    """The text of a .txt corpus file: UTF-8 (BOM optional), UTF-16, GB18030 or Big5."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise CorpusError(f"cannot read {path}: {error.strerror or error}; "
-                          "check that the file exists and is readable") from error
-    try:
-        text = _decode(data)
-    except UnicodeDecodeError:
-        text = None
-    if text is None or (b"\x00" in data and "\x00" in text):
-        raise CorpusError(f"{path} is not a readable text file (not UTF-8, UTF-16, GB18030 "
-                          "or Big5, or binary); save it as UTF-8 text or remove it from the corpus")
-    return text
+# Files are read by searchkit.readers (one reader per format); read_text stays importable
+# here for callers of the plain-text decoding.
+from .readers import read_document  # noqa: E402
+from .readers.text import read_text  # noqa: E402,F401
 
 
 # --------------------------------------------------------------------------- cleaning
@@ -403,7 +348,12 @@ def load_speeches(path: Path, root: Path) -> list[Speech]:
         source = path.relative_to(root).as_posix()
     except ValueError:
         source = path.as_posix()
-    text = read_text(path)
+    document = read_document(path)
+    text = document.text()
+    if document.warnings and not text.strip():
+        raise CorpusError(document.warnings[0])  # e.g. a scanned PDF: say why, not "empty"
+    for warning in document.warnings:
+        log.warning("%s", warning)
     speeches = split_speeches(text, source)
     if not speeches and find_toc(_normalised_lines(text)) is not None:
         # Otherwise reported as "empty or whitespace only", which is not what the user sees.
