@@ -18,112 +18,9 @@ from pathlib import Path
 from typing import Iterable
 
 from .config import ChunkingSettings
+from .documents import load_speeches
+from .headings import SENTENCE_STOP, WEAK_FORMS, Heading, parse_heading
 from .models import Chunk, Speech
-
-_CN_NUMERAL = "[一二三四五六七八九十]{1,3}"
-
-# (form, pattern) - the first pattern that matches a paragraph's start wins.
-_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("paren_cn", re.compile(rf"^[（(]({_CN_NUMERAL})[）)]、?")),
-    ("paren_arabic", re.compile(r"^[（(](\d{1,2})[）)]、?")),
-    ("circled", re.compile(r"^([①-⑳])")),
-    # "一、二季度" / "一、二、三产业" enumerate quarters or sectors, they are not headings.
-    ("cn_dun", re.compile(rf"^({_CN_NUMERAL})、(?!{_CN_NUMERAL}[、季月产])")),
-    # "第一，" / "第一、" / "第一是" / "第一个问题：" - but not "第一季度" / "第一次".
-    ("ordinal", re.compile(rf"^第({_CN_NUMERAL})(?:个问题|个方面)?(?:[，,、：:]|是)")),
-    # "1、" / "1." / "1．" - but not "1.5%" / "1、2月" / "2023年".
-    ("arabic", re.compile(r"^(\d{1,2})(?:[、．]|\.)(?![\d%．.])")),
-    # Paragraph-leading enumerations; "一是" in mid-paragraph is never looked at.
-    ("enum_shi", re.compile(rf"^({_CN_NUMERAL})是(?![的否])")),
-    ("enum_yao", re.compile(rf"^({_CN_NUMERAL})要(?![素求])")),
-)
-WEAK_FORMS = frozenset({"enum_shi", "enum_yao"})
-# Forms that, at a line start, begin a new paragraph even after a line cut mid-sentence.
-# Ordinals ("...居全省" + "第一，") and circled digits often continue a sentence instead.
-_BREAKING_FORMS = frozenset({"paren_cn", "paren_arabic", "cn_dun", "arabic"})
-
-_SENTENCE_STOP = "。！？；!?;"
-_HEADING_MAX_CHARS = 60  # a heading sentence longer than this is body text
-_STANDALONE_HEADING_MAX = 45  # a marker line without stops, longer than this, is wrapped body
-_WEAK_STANDALONE_MAX = 16
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A section start found at the beginning of a paragraph."""
-
-    form: str  # which marker family, see _MARKERS
-    numeral: str  # "一", "2", ... as written
-    text: str  # the heading itself (the whole paragraph or its first sentence)
-    standalone: bool  # True when the paragraph is only the heading, without body text
-
-
-def _match_marker(text: str) -> tuple[str, re.Match[str]] | None:
-    for form, pattern in _MARKERS:
-        match = pattern.match(text)
-        if match:
-            return form, match
-    return None
-
-
-def _first_sentence_end(text: str) -> int:
-    """Index just past the first sentence stop (and closing quotes after it), or -1."""
-    match = re.search(rf"[{_SENTENCE_STOP}]+[”’」』）)]*", text)
-    return match.end() if match else -1
-
-
-def _clip_heading(sentence: str) -> str:
-    """A usable heading from a too-long first sentence: its first clause, at most 40 chars."""
-    clause = re.match(r"[^，,：:]+[，,：:]?", sentence)
-    text = clause.group(0) if clause else sentence
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
-def parse_heading(paragraph: str) -> Heading | None:
-    """The heading a paragraph starts with, or None when it is ordinary body text."""
-    found = _match_marker(paragraph)
-    if found is None:
-        return None
-    form, match = found
-    rest = paragraph[match.end():].lstrip()
-    if not rest or not re.match(r"[\u4e00-\u9fff“\"《‘A-Za-z0-9（(]", rest):
-        return None
-    end = _first_sentence_end(paragraph)
-    if end == -1 or end >= len(paragraph.rstrip()):
-        # One sentence (or none): the paragraph is the heading, unless it is a body paragraph.
-        if len(paragraph) <= _HEADING_MAX_CHARS:
-            return Heading(form, match.group(1), paragraph, standalone=True)
-        if form in WEAK_FORMS:
-            return None
-        return Heading(form, match.group(1), _clip_heading(paragraph), standalone=False)
-    first_sentence = paragraph[:end]
-    if len(first_sentence) <= _HEADING_MAX_CHARS:
-        return Heading(form, match.group(1), first_sentence, standalone=False)
-    if form in WEAK_FORMS:
-        return None
-    return Heading(form, match.group(1), _clip_heading(first_sentence), standalone=False)
-
-
-def is_heading_line(line: str) -> bool:
-    """True for a line that is a complete heading on its own (no body text after it).
-
-    Used by reflow: such a line ends its paragraph although it lacks final punctuation.
-    Long lines, or lines with a sentence stop inside, are wrapped body text instead.
-    """
-    heading = parse_heading(line)
-    if heading is None or not heading.standalone:
-        return False
-    if line.endswith(("，", "、", ",")):
-        return False
-    limit = _WEAK_STANDALONE_MAX if heading.form in WEAK_FORMS else _STANDALONE_HEADING_MAX
-    return len(line) <= limit
-
-
-def starts_new_paragraph(line: str) -> bool:
-    """True when a line's marker means a new paragraph even after an unfinished line."""
-    found = _match_marker(line)
-    return found is not None and found[0] in _BREAKING_FORMS and parse_heading(line) is not None
-
 
 # --------------------------------------------------------------------------- sections
 
@@ -187,7 +84,7 @@ def _split_units(text: str, pattern: str) -> list[str]:
 def _sentences(text: str, max_chars: int) -> list[str]:
     """Sentence-sized units of at most max_chars each, in order; concatenation == text."""
     units: list[str] = []
-    for sentence in _split_units(text, rf"[{_SENTENCE_STOP}…]+[”’」』）)]*\n?|\n"):
+    for sentence in _split_units(text, rf"[{SENTENCE_STOP}…]+[”’」』）)]*\n?|\n"):
         if len(sentence.strip()) <= max_chars:
             units.append(sentence)
             continue
@@ -333,6 +230,4 @@ def chunk_speeches(speeches: Iterable[Speech],
 
 def chunk_file(path: Path, root: Path, settings: ChunkingSettings | None = None) -> list[Chunk]:
     """Read, split and chunk one corpus file."""
-    from .documents import load_speeches  # documents imports this module's heading rules
-
     return chunk_speeches(load_speeches(path, root), settings)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path, PurePosixPath
 
-from .chunking import WEAK_FORMS, is_heading_line, parse_heading, starts_new_paragraph
+from .headings import WEAK_FORMS, is_heading_line, parse_heading, starts_new_paragraph
 from .errors import CorpusError
 from .models import Speech
 

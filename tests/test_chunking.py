@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from searchkit.chunking import (chunk_file, chunk_speech, chunk_speeches, is_heading_line,
-                                parse_heading, split_long_text, split_sections)
+from searchkit.chunking import chunk_file, chunk_speech, chunk_speeches, split_long_text, split_sections
+from searchkit.headings import is_heading_line, parse_heading
 from searchkit.config import ChunkingSettings
 from searchkit.models import Speech
 
