@@ -175,8 +175,8 @@ def test_split_compilation_uses_the_toc_and_drops_it():
 
 def test_subtitle_and_multi_line_main_title_form_one_title():
     speech = split_speeches(COMPILATION, "c.txt")[1]
-    assert speech.title == ("抢抓新机遇再创新业绩在高质量发展征程中干在实处走在前列"
-                            "——中共XX县委书记王五在县委经济工作会议上的讲话")
+    assert speech.title == "抢抓新机遇再创新业绩在高质量发展征程中干在实处走在前列"
+    assert speech.preamble == ("——中共XX县委书记王五在县委经济工作会议上的讲话",)
     assert speech.paragraphs == ("同志们：", "今天召开县委经济工作会议。")
 
 
