@@ -19,7 +19,8 @@ from typing import Iterable
 
 from .config import ChunkingSettings
 from .documents import load_speeches
-from .headings import SENTENCE_STOP, WEAK_FORMS, Heading, parse_heading
+from .headings import (BARE_NUMERAL, SENTENCE_STOP, WEAK_FORMS, Heading, normalise, numeral_value,
+                       parse_heading)
 from .models import Chunk, Speech
 
 # --------------------------------------------------------------------------- sections
@@ -35,40 +36,144 @@ class Section:
         return "\n".join(self.paragraphs)
 
 
+_INLINE_FIRST_ITEM = re.compile(r"[：:，,。；;]\s*一([是要])")
+
+
+@dataclass
+class _Entry:
+    key: str  # the marker form ("cn_dun", ...), "plain"/"bare" for layout headings, "level:N"
+    text: str
+    level: int | None  # explicit level from the format, None for headings found in the text
+    value: int | None  # the heading's number (2 for "二、"), None when unnumbered
+
+
 class Outline:
-    """A stack of (form, heading) pairs: a form seen before closes everything below it."""
+    """A stack of headings: a form seen before closes everything below it.
+
+    Headings with an explicit level (a Word style, a Markdown "#") nest by that level and
+    are only closed by an explicit heading of the same or a higher level. Numbered headings
+    must count on: inside an open "二、" section, a "一、" that restarts the count, or a
+    "四、" that jumps over "三、", is an item of a numbered list in the body, and so is the
+    list's continuation ("二、", "三、" after that restart).
+    """
 
     def __init__(self) -> None:
-        self._stack: list[tuple[str, str]] = []
+        self._stack: list[_Entry] = []
+        self._lists: dict[str, int] = {}  # form -> last number of a body list in that form
 
-    def enter(self, heading: Heading) -> bool:
-        """Place a heading in the outline; False when it should be read as body text."""
-        forms = [form for form, _ in self._stack]
+    def enter(self, heading: Heading, previous: str = "") -> bool:
+        """Place a heading in the outline; False when it should be read as body text.
+
+        previous is the paragraph before. When it holds a mid-paragraph "一是"/"一要", "二是…"
+        continues that enumeration instead of being a stray body line; when it ends in "：",
+        a count starting again at 1 is a list it introduces.
+        """
+        inline = _INLINE_FIRST_ITEM.search(previous)
+        inline_first = inline.group(1) if inline else ""
+        if heading.level is not None:
+            return self._enter_explicit(heading)
+        implicit_from = self._implicit_start()
+        forms = [entry.key for entry in self._stack[implicit_from:]]
+        value = numeral_value(heading.numeral) if heading.numeral else None
         if heading.form in forms:
-            del self._stack[forms.index(heading.form):]
-        elif heading.form in WEAK_FORMS and heading.numeral != "一":
-            # "二是..." without a preceding "一是" paragraph continues an inline list.
+            position = implicit_from + forms.index(heading.form)
+            if not self._counts_on(heading, self._stack[position].value, value, previous):
+                return False
+            del self._stack[position:]
+        elif heading.form in WEAK_FORMS and heading.numeral != "一" \
+                and not (heading.numeral == "二" and heading.form == _WEAK_VERB.get(inline_first)):
+            # "二是..." without a preceding "一是" continues an inline list.
             return False
-        self._stack.append((heading.form, heading.text))
+        elif heading.form not in WEAK_FORMS:
+            # A "一是" item never holds a numbered heading: a new numbered form closes it.
+            weak = [i for i in range(implicit_from, len(self._stack)) if self._stack[i].key in WEAK_FORMS]
+            if weak:
+                del self._stack[weak[0]:]
+        self._lists.pop(heading.form, None)
+        self._stack.append(_Entry(heading.form, heading.text, None, value))
         return True
+
+    def _implicit_start(self) -> int:
+        explicit = [i for i, entry in enumerate(self._stack) if entry.level is not None]
+        return explicit[-1] + 1 if explicit else 0
+
+    def _enter_explicit(self, heading: Heading) -> bool:
+        level = heading.level or 1
+        keep = 0
+        for entry in self._stack:
+            if entry.level is None or entry.level >= level:
+                break
+            keep += 1
+        del self._stack[keep:]
+        self._lists.clear()
+        self._stack.append(_Entry(f"level:{level}", heading.text, level, None))
+        return True
+
+    def _counts_on(self, heading: Heading, previous: int | None, value: int | None,
+                   before: str) -> bool:
+        """Whether a numbered heading follows its open sibling; records body lists.
+
+        A restart at 1 is a list when the paragraph before introduces it ("…经验是：") or the
+        item reads as a sentence ("四、在园区就业的农民工，…"); a jump is a list unless the item
+        is a heading line of its own (a heading lost between could explain it). Otherwise a
+        restart opens a new numbered part (a closing "一、关于…工作" after "三、"), and a
+        repeated number (a typo: "(二)" twice) is still a heading.
+        """
+        form = heading.form
+        if previous is None or value is None or form in WEAK_FORMS or form in ("plain", "bare"):
+            return True
+        listed = self._lists.get(form)
+        if listed is not None and value == listed + 1:
+            self._lists[form] = value  # the body list goes on
+            return False
+        if value in (previous, previous + 1):
+            return True
+        sentence_like = not heading.standalone or heading.text.rstrip().endswith(("，", ",", "；", "、"))
+        is_list = (before.rstrip().endswith(("：", ":")) or sentence_like) if value == 1 else sentence_like
+        if is_list:
+            self._lists[form] = value
+        return not is_list
 
     @property
     def path(self) -> tuple[str, ...]:
-        return tuple(text for _, text in self._stack)
+        return tuple(entry.text for entry in self._stack)
 
 
-def split_sections(paragraphs: Iterable[str]) -> list[Section]:
-    """Group a speech's paragraphs into sections, each headed by its outline path."""
+_WEAK_VERB = {"是": "enum_shi", "要": "enum_yao"}
+
+
+def _heading_of(speech_paragraph: str, index: int, levels: tuple[int | None, ...],
+                layout: frozenset[int]) -> Heading | None:
+    level = levels[index] if index < len(levels) else None
+    if level is not None and level >= 1:
+        return Heading("level", "", speech_paragraph.strip(), True, level)
+    if index in layout:
+        bare = BARE_NUMERAL.match(normalise(speech_paragraph)[0])
+        if bare:
+            return Heading("bare", bare.group(1), speech_paragraph.strip(), True)
+        return Heading("plain", "", speech_paragraph.strip(), True)
+    return parse_heading(speech_paragraph)
+
+
+def split_sections(paragraphs: Iterable[str], levels: tuple[int | None, ...] = (),
+                   layout: frozenset[int] = frozenset()) -> list[Section]:
+    """Group a speech's paragraphs into sections, each headed by its outline path.
+
+    levels gives explicit outline levels per paragraph (None = find from the text), layout
+    the paragraphs that are headings by layout alone (see models.Speech).
+    """
     outline = Outline()
     sections: list[Section] = []
-    for paragraph in paragraphs:
-        heading = parse_heading(paragraph)
-        if heading is not None and outline.enter(heading):
+    previous = ""
+    for index, paragraph in enumerate(paragraphs):
+        heading = _heading_of(paragraph, index, levels, layout)
+        if heading is not None and outline.enter(heading, previous):
             sections.append(Section(outline.path, [paragraph]))
         elif sections:
             sections[-1].paragraphs.append(paragraph)
         else:
             sections.append(Section((), [paragraph]))
+        previous = paragraph
     return sections
 
 
@@ -202,7 +307,8 @@ def chunk_speech(speech: Speech, settings: ChunkingSettings | None = None,
     """Chunks of one speech; positions count on from start_position (order in the file)."""
     settings = settings or ChunkingSettings()
     chunks = []
-    for offset, block in enumerate(_blocks(split_sections(speech.paragraphs), settings)):
+    sections = split_sections(speech.paragraphs, speech.levels, speech.layout_headings)
+    for offset, block in enumerate(_blocks(sections, settings)):
         position = start_position + offset
         chunks.append(Chunk(
             chunk_id=f"{speech.source}#{speech.index}.{position}",

@@ -167,3 +167,20 @@ def starts_new_paragraph(line: str) -> bool:
     """True when a line's marker means a new paragraph even after an unfinished line."""
     found = match_marker(normalise(line)[0])
     return found is not None and found[0] in _BREAKING_FORMS and parse_heading(line) is not None
+
+
+_CN_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+
+
+def numeral_value(numeral: str) -> int | None:
+    """1 for "一" / "1" / "①", 12 for "十二", 20 for "二十"; None when it is not a numeral."""
+    if len(numeral) == 1 and "①" <= numeral <= "⑳":
+        return ord(numeral) - ord("①") + 1
+    if numeral.isascii() and numeral.isdigit():
+        return int(numeral)
+    if not numeral or any(ch not in _CN_DIGITS and ch != "十" for ch in numeral):
+        return None
+    if "十" not in numeral:
+        return _CN_DIGITS[numeral[-1]] if len(numeral) == 1 else None
+    tens, _, units = numeral.partition("十")
+    return (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(units, 0) if units else 0)

@@ -114,8 +114,16 @@ def test_other_speeches_may_nest_forms_the_other_way_round():
 
 
 def test_enumeration_without_its_first_item_is_body_text():
-    sections = split_sections(["一、认清形势", "主要表现在：一是增长快。", "二是结构优。" + BODY])
+    sections = split_sections(["一、认清形势", "主要表现在增长快。", "二是结构优。" + BODY])
     assert len(sections) == 1 and len(sections[0].paragraphs) == 3
+
+
+def test_second_item_after_a_mid_paragraph_first_item_is_kept():
+    # "一是" sits inside the previous paragraph: "二是…" and "三是…" still open their items.
+    sections = split_sections(["一、认清形势", "主要表现在：一是增长快。", "二是结构优。" + BODY,
+                               "三是后劲足。" + BODY])
+    assert [s.path for s in sections] == [
+        ("一、认清形势",), ("一、认清形势", "二是结构优。"), ("一、认清形势", "三是后劲足。")]
 
 
 # --------------------------------------------------------------------------- sizing
