@@ -34,7 +34,8 @@ _SITE_FOOTER = re.compile(r"ICP备|ICP证|公网安备|版权所有|Copyright|©
 _CAPTION = re.compile(r"^(?:[▲△↑]|图为|图[:：\d]|（?图片来源)|(?:记者|通讯员|新华社|摄影)[^。；]{0,30}摄[）)]?$|"
                       r"^[（(][^（）()]{0,30}摄[）)]$")
 _FOOTNOTE_MARK = re.compile(r"^(?:↑|\[\s*(?:\d{1,3}|CPC \d+)\s*\]|[\[\]])$")
-_LICENCE = re.compile(r"^(?:本作品|本文|本页面?|此作品).{0,160}(?:公有领域|著作权|版权|许可协议|授权)")
+# "本作品…" opens a wiki's licence box; "本文/本页…版权…" a site's copyright notice.
+_LICENCE = re.compile(r"^(?:本作品|此作品)|^(?:本文|本页面?|本站).{0,160}(?:公有领域|著作权|版权|许可协议|授权)")
 _LATIN_TOKEN = re.compile(r"^(?:true|false|null|undefined|-->|<!--)$", re.I)
 _NAV_ITEM_MAX = 10
 _NAV_RUN_MIN = 6  # this many short unpunctuated lines in a row are a menu, not a list
@@ -74,14 +75,15 @@ def chrome_flags(lines: list[str]) -> list[bool]:
     flags = [bool(line) and is_chrome_line(line) for line in lines]
     _flag_menus(lines, flags)
     _flag_related_lists(lines, flags)
-    filled = [i for i, line in enumerate(lines) if line]
-    if filled:
-        tail_start = filled[len(filled) * 3 // 4]
-        for i in filled:
-            if i >= tail_start and is_licence(lines[i]):
-                for j in range(i, len(lines)):
-                    flags[j] = bool(lines[j])
-                break
+    total = sum(len(line) for line in lines)
+    seen = 0
+    for i, line in enumerate(lines):
+        seen += len(line)
+        # The footer sits in the last quarter of the text (counted in characters).
+        if line and seen >= total * 0.75 and is_licence(line):
+            for j in range(i, len(lines)):
+                flags[j] = bool(lines[j])
+            break
     return flags
 
 

@@ -45,6 +45,7 @@ class _Entry:
     text: str
     level: int | None  # explicit level from the format, None for headings found in the text
     value: int | None  # the heading's number (2 for "二、"), None when unnumbered
+    standalone: bool = True  # False for a numbered paragraph that goes on with body text
 
 
 class Outline:
@@ -73,6 +74,12 @@ class Outline:
         if heading.level is not None:
             return self._enter_explicit(heading)
         implicit_from = self._implicit_start()
+        if heading.form in ("plain", "bare"):
+            # A heading line standing alone is never inside a numbered body paragraph
+            # ("一、大家知道，…。" followed by more text): it closes such paragraphs' sections.
+            items = [i for i in range(implicit_from, len(self._stack)) if not self._stack[i].standalone]
+            if items:
+                del self._stack[items[0]:]
         forms = [entry.key for entry in self._stack[implicit_from:]]
         value = numeral_value(heading.numeral) if heading.numeral else None
         if heading.form in forms:
@@ -90,7 +97,7 @@ class Outline:
             if weak:
                 del self._stack[weak[0]:]
         self._lists.pop(heading.form, None)
-        self._stack.append(_Entry(heading.form, heading.text, None, value))
+        self._stack.append(_Entry(heading.form, heading.text, None, value, heading.standalone))
         return True
 
     def _implicit_start(self) -> int:
@@ -265,7 +272,8 @@ def _may_join(block: _Block, section: Section, text: str, has_children: bool,
     if _is_descendant(section.path, block.anchor):
         return True
     # A short section introducing sub-sections belongs with them, not with its sibling.
-    is_sibling = len(section.path) == len(block.anchor) and section.path[:-1] == block.anchor[:-1]
+    is_sibling = len(section.path) == len(block.anchor) and section.path[:-1] == block.anchor[:-1] \
+        and len(section.path) > 1  # top-level sections stay apart: their headings name the passage
     return is_sibling and not has_children
 
 

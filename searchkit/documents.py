@@ -365,15 +365,22 @@ _PREAMBLE_MAX = 4  # at most this many date/speaker/subtitle lines follow a titl
 
 def _is_speaker_line(line: str, after_date: bool) -> bool:
     """"市长 王某某" / "习 近 平" / "李克强": a name, with an office before it, under a title."""
-    if not _SPEAKER_LINE.match(line) or parse_heading(line) is not None:
+    if parse_heading(line) is not None:
+        return False
+    if after_date and re.fullmatch(r"[\u4e00-\u9fff·]{2,12}", line):
+        return True  # "国务院总理李克强": office and name whose gap was collapsed
+    if not _SPEAKER_LINE.match(line):
         return False
     han = len(re.sub(r"[^\u4e00-\u9fff]", "", line))
     return after_date or " " in line or "　" in line or han <= 4
 
 
-def _preamble_end(lines: list[str], start: int, limit: int) -> int:
-    """Index after the date, subtitle and speaker lines that follow a title at start."""
-    i, after_date = start, False
+def _preamble_end(lines: list[str], start: int, limit: int, after_date: bool = False) -> int:
+    """Index after the date, subtitle and speaker lines that follow a title at start.
+
+    after_date: the title block already ended in a subtitle or date line.
+    """
+    i = start
     while i < min(limit, start + _PREAMBLE_MAX):
         line = lines[i]
         if _DATE_LINE.match(line) and not ends_sentence(line.rstrip("）)")) and len(line) <= _TITLE_MAX_CHARS:
@@ -476,10 +483,12 @@ class _Tally:
     def __init__(self) -> None:
         self.removed: dict[str, int] = {}
         self.warnings: list[str] = []
+        self.dropped: list[tuple[str, str]] = []
 
-    def add(self, reason: str, count: int = 1) -> None:
-        if count:
-            self.removed[reason] = self.removed.get(reason, 0) + count
+    def add(self, reason: str, lines: list[str]) -> None:
+        if lines:
+            self.removed[reason] = self.removed.get(reason, 0) + len(lines)
+            self.dropped += [(reason, line) for line in lines]
 
 
 Line = tuple[str, "int | None"]
@@ -491,14 +500,19 @@ def _clean_blocks(blocks: list[Line], tally: _Tally) -> list[Line]:
     for text, level in blocks:
         parts = [text.replace("\n", "")] if level is not None else text.split("\n")
         for part in parts:
-            line = strip_inline_chrome(_strip_line(part))
+            stripped = _strip_line(part)
+            if not stripped and part.strip():
+                continue  # only invisible characters: not a blank line between paragraphs
+            line = strip_inline_chrome(stripped)
+            if line != stripped:
+                tally.add("page chrome", [stripped])
             reason = _is_junk(line) if line else None
             if reason:
-                tally.add(reason)
+                tally.add(reason, [line])
                 line = ""
             lines.append((line, level if line else None))
     flags = chrome_flags([line for line, _ in lines])
-    tally.add("page chrome", sum(flags))
+    tally.add("page chrome", [line for (line, _), flag in zip(lines, flags) if flag])
     lines = [("", None) if flag else item for item, flag in zip(lines, flags)]
     return _drop_running_lines(lines, tally)
 
@@ -519,7 +533,7 @@ def _drop_running_lines(lines: list[Line], tally: _Tally) -> list[Line]:
                and not BARE_NUMERAL.match(line)}
     if not running:
         return lines
-    tally.add("running headers", sum(counts[line] for line in running))
+    tally.add("running headers", [line for line, _ in lines if line in running])
     return [("", None) if line in running else (line, level) for line, level in lines]
 
 
@@ -674,12 +688,12 @@ def _split_units(units: list[_Unit], ready: bool, source: str, tally: _Tally) ->
         first, body_start, entries = toc
         # Anything before the TOC is a cover, kept in the first speech's preamble.
         cover = [unit.text for unit in units[:first]]
-        tally.add("table of contents", body_start - first)
+        tally.add("table of contents", [unit.text for unit in units[first:body_start]])
         units = units[body_start:]
     else:
         outline = _outline_toc([unit.text for unit in units])
         if outline is not None:
-            tally.add("table of contents", outline[1] - outline[0])
+            tally.add("table of contents", [unit.text for unit in units[outline[0]:outline[1]]])
             units = units[:outline[0]] + units[outline[1]:]
     texts = [unit.text for unit in units]
     titles = _titles(units, texts, entries)
@@ -692,7 +706,7 @@ def _split_units(units: list[_Unit], ready: bool, source: str, tally: _Tally) ->
     for index, block in enumerate(titles):
         limit = titles[index + 1].first if index + 1 < len(titles) else len(units)
         title, subtitles = _split_title(texts[block.first:block.end])
-        end = _preamble_end(texts, block.end, limit)
+        end = _preamble_end(texts, block.end, limit, after_date=bool(subtitles))
         preamble = subtitles + texts[block.end:end]
         body = units[end:limit]
         if index == 0:
@@ -716,7 +730,7 @@ def _without_copies(speeches: list[Speech], tally: _Tally, source: str) -> list[
     for speech in speeches:
         key = (_match_key(speech.title), _copy_key(speech.paragraphs))
         if key in seen and speech.paragraphs:
-            tally.add("duplicate copy", len(speech.paragraphs) + 1 + len(speech.preamble))
+            tally.add("duplicate copy", [speech.title, *speech.preamble, *speech.paragraphs])
             tally.warnings.append(f"{source}: a second copy of “{speech.title}” was left out")
             continue
         seen.add(key)
@@ -733,7 +747,7 @@ def _without_repeated_half(speech: Speech, tally: _Tally, source: str) -> Speech
     firsts = [k for k, key in enumerate(keys) if key == keys[0]]
     for k in firsts[1:]:
         if n - k >= 0.9 * k and keys[k:] == keys[:n - k]:
-            tally.add("duplicate copy", n - k)
+            tally.add("duplicate copy", list(speech.paragraphs[k:]))
             tally.warnings.append(f"{source}: the text of “{speech.title}” is there twice; the second copy was left out")
             cut = k
             return replace(speech, paragraphs=speech.paragraphs[:cut], levels=speech.levels[:cut],
@@ -745,7 +759,7 @@ def _split_blocks(blocks: list[Line], source: str) -> SpeechList:
     tally = _Tally()
     units, ready = _units(_clean_blocks(blocks, tally))
     speeches = _without_copies(_split_units(units, ready, source, tally), tally, source)
-    return SpeechList(speeches, tally.removed, tally.warnings)
+    return SpeechList(speeches, tally.removed, tally.warnings, tally.dropped)
 
 
 def split_document(document, source: str) -> SpeechList:

@@ -37,10 +37,11 @@ class SpeechList(list):
     """
 
     def __init__(self, speeches=(), removed: dict[str, int] | None = None,
-                 warnings: list[str] | None = None):
+                 warnings: list[str] | None = None, dropped: list[tuple[str, str]] | None = None):
         super().__init__(speeches)
         self.removed: dict[str, int] = dict(removed or {})
         self.warnings: list[str] = list(warnings or [])
+        self.dropped: list[tuple[str, str]] = list(dropped or [])  # (reason, line) of what was removed
 
 
 @dataclass(frozen=True)
