@@ -36,7 +36,7 @@ _CAPTION = re.compile(r"^(?:[▲△↑]|图为|图[:：\d]|（?图片来源)|(?:
 _FOOTNOTE_MARK = re.compile(r"^(?:↑|\[\s*(?:\d{1,3}|CPC \d+)\s*\]|[\[\]])$")
 # "本作品…" opens a wiki's licence box; "本文/本页…版权…" a site's copyright notice.
 _LICENCE = re.compile(r"^(?:本作品|此作品)|^(?:本文|本页面?|本站).{0,160}(?:公有领域|著作权|版权|许可协议|授权)")
-_LATIN_TOKEN = re.compile(r"^(?:true|false|null|undefined|-->|<!--)$", re.I)
+_LATIN_TOKEN = re.compile(r"^(?:true|false|null|undefined|-->|<!--|\d{1,2}:\d{2}(?:\s*/\s*\d{1,2}:\d{2})?)$", re.I)
 _NAV_ITEM_MAX = 10
 _NAV_RUN_MIN = 6  # this many short unpunctuated lines in a row are a menu, not a list
 

@@ -257,6 +257,7 @@ class _Block:
     path: tuple[str, ...]  # common prefix of all joined sections: the chunk's heading
     text: str
     mergeable: bool = True
+    opening_only: bool = False  # the block holds only the speech's opening (no heading yet)
 
 
 def _is_descendant(path: tuple[str, ...], ancestor: tuple[str, ...]) -> bool:
@@ -301,9 +302,12 @@ def _blocks(sections: list[Section], settings: ChunkingSettings) -> list[_Block]
         elif blocks and _may_join(blocks[-1], section, text, has_children, settings):
             block = blocks[-1]
             block.text += "\n" + text
-            block.path = _common_prefix(block.path, section.path)
+            # A short opening joined to the first section is named by that section (its
+            # heading would otherwise be lost); the common prefix names all later joins.
+            block.path = section.path if block.opening_only else _common_prefix(block.path, section.path)
+            block.opening_only = False
         else:
-            blocks.append(_Block(section.path, section.path, text))
+            blocks.append(_Block(section.path, section.path, text, opening_only=not section.path))
     return blocks
 
 

@@ -375,13 +375,15 @@ def _is_speaker_line(line: str, after_date: bool) -> bool:
     return after_date or " " in line or "　" in line or han <= 4
 
 
-def _preamble_end(lines: list[str], start: int, limit: int, after_date: bool = False) -> int:
+def _preamble_end(lines: list[str], start: int, limit: int, after_date: bool = False,
+                  fixed: frozenset[int] = frozenset()) -> int:
     """Index after the date, subtitle and speaker lines that follow a title at start.
 
-    after_date: the title block already ended in a subtitle or date line.
+    after_date: the title block already ended in a subtitle or date line; fixed: lines the
+    format marked as headings, never preamble.
     """
     i = start
-    while i < min(limit, start + _PREAMBLE_MAX):
+    while i < min(limit, start + _PREAMBLE_MAX) and i not in fixed:
         line = lines[i]
         if _DATE_LINE.match(line) and not ends_sentence(line.rstrip("）)")) and len(line) <= _TITLE_MAX_CHARS:
             after_date = True
@@ -400,7 +402,8 @@ def _leading_title(lines: list[str]) -> _TitleBlock | None:
     already body text ("各位代表：", "一、…") have none.
     """
     i = 0
-    while i < min(len(lines), 3) and _is_title_fragment(lines[i]) and not _SALUTATION.match(lines[i]):
+    while i < min(len(lines), 3) and _is_title_fragment(lines[i]) and not _SALUTATION.match(lines[i]) \
+            and not lines[i].startswith("—") and not _DATE_LINE.match(lines[i]):
         i += 1
     if i == 0 or i >= len(lines):
         return None
@@ -529,6 +532,7 @@ def _drop_running_lines(lines: list[Line], tally: _Tally) -> list[Line]:
             counts[line] = counts.get(line, 0) + 1
     running = {line for line, n in counts.items()
                if n >= _RUNNING_MIN_REPEATS and len(line) <= 40 and not ends_sentence(line)
+               and len(re.findall(r"[\u4e00-\u9fff]", line)) >= 2
                and parse_heading(line) is None and not _SALUTATION.match(line)
                and not BARE_NUMERAL.match(line)}
     if not running:
@@ -706,8 +710,13 @@ def _split_units(units: list[_Unit], ready: bool, source: str, tally: _Tally) ->
     for index, block in enumerate(titles):
         limit = titles[index + 1].first if index + 1 < len(titles) else len(units)
         title, subtitles = _split_title(texts[block.first:block.end])
-        end = _preamble_end(texts, block.end, limit, after_date=bool(subtitles))
-        preamble = subtitles + texts[block.end:end]
+        fixed = frozenset(i for i in range(block.end, min(limit, block.end + _PREAMBLE_MAX))
+                          if units[i].level is not None)
+        # Preamble lines keep their own spacing: "市长 王某某" separates office and name.
+        raws = [" ".join((unit.raw or unit.text).split()) for unit in units[block.end:limit]]
+        end = block.end + _preamble_end(raws, 0, limit - block.end, bool(subtitles),
+                                        frozenset(i - block.end for i in fixed))
+        preamble = subtitles + raws[:end - block.end]
         body = units[end:limit]
         if index == 0:
             intro, previews = _intro(units[:block.first], block.title)
@@ -739,19 +748,24 @@ def _without_copies(speeches: list[Speech], tally: _Tally, source: str) -> list[
 
 
 def _without_repeated_half(speech: Speech, tally: _Tally, source: str) -> Speech:
-    """The speech with a second copy of its own paragraphs (pasted twice) cut off."""
+    """The speech with a second copy of its text (pasted twice) cut off.
+
+    The copy is the tail from some paragraph k on that repeats, paragraph for paragraph,
+    a run that started earlier (at the first paragraph, or after a page's lead text).
+    """
     keys = _copy_key(speech.paragraphs)
     n = len(keys)
-    if n < 6:
-        return speech
-    firsts = [k for k, key in enumerate(keys) if key == keys[0]]
-    for k in firsts[1:]:
-        if n - k >= 0.9 * k and keys[k:] == keys[:n - k]:
+    first: dict[str, int] = {}
+    for k, key in enumerate(keys):
+        start = first.setdefault(key, k)
+        if start == k or len(key) < 20 or n - k < 3 or start + (n - k) > k:
+            continue
+        if keys[k:] == keys[start:start + n - k]:
             tally.add("duplicate copy", list(speech.paragraphs[k:]))
-            tally.warnings.append(f"{source}: the text of “{speech.title}” is there twice; the second copy was left out")
-            cut = k
-            return replace(speech, paragraphs=speech.paragraphs[:cut], levels=speech.levels[:cut],
-                           layout_headings=frozenset(i for i in speech.layout_headings if i < cut))
+            tally.warnings.append(f"{source}: the text of “{speech.title}” is there twice; "
+                                  "the second copy was left out")
+            return replace(speech, paragraphs=speech.paragraphs[:k], levels=speech.levels[:k],
+                           layout_headings=frozenset(i for i in speech.layout_headings if i < k))
     return speech
 
 
