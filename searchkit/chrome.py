@@ -18,7 +18,8 @@ CHROME_MAX = 120  # a chrome line is short; longer lines are body text
 
 _TOOL_WORDS = (r"(?:下载|打印|全屏|收藏|分享(?:到)?|纠错|关闭(?:窗口)?|返回(?:顶部|首页)?|字号|字体|"
                r"加大|还原|减小|放大|缩小|默认|大|中|小|扫一扫|微信|微博|QQ空间|QQ|朋友圈|"
-               r"收听本文|点击观看视频|打印本页|关闭本页|【|】|\[|\]|[：:|｜/×·•]|\s)")
+               r"收听本文|点击观看视频|打印本页|关闭本页|网站地图|联系我们|关于我们|有奖调查|网站声明|"
+               r"隐私政策|帮助中心|意见反馈|手机版|返回|【|】|\[|\]|[：:|｜/×·•]|\s)")
 _TOOLBAR = re.compile(rf"^{_TOOL_WORDS}+$")
 # Toolbar runs inside a longer line (a page pasted without line breaks).
 _INLINE_TOOLBAR = re.compile(r"(?:【?字号[：:]\s*(?:加大|大)\s*(?:还原|中|默认)\s*(?:减小|小)】?"

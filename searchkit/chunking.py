@@ -135,7 +135,7 @@ class Outline:
             return False
         if value in (previous, previous + 1):
             return True
-        sentence_like = not heading.standalone or heading.text.rstrip().endswith(("，", ",", "；", "、"))
+        sentence_like = heading.reads_as_sentence
         is_list = (before.rstrip().endswith(("：", ":")) or sentence_like) if value == 1 else sentence_like
         if is_list:
             self._lists[form] = value

@@ -60,6 +60,16 @@ class Heading:
     text: str  # the heading itself (the whole paragraph or its first sentence)
     standalone: bool  # True when the paragraph is only the heading, without body text
     level: int | None = None  # an explicit outline level (from a style), else None
+    marker_len: int = 0  # characters of the marker ("一、", "第一，") at the start of text
+
+    @property
+    def reads_as_sentence(self) -> bool:
+        """An item of a list rather than a heading: it runs on ("…农民工，") or is one
+        sentence with clauses ("四、在园区就业的农民工，享受…。"), or has body text after it."""
+        rest = self.text[self.marker_len:].rstrip()
+        if not self.standalone or rest.endswith(("，", ",", "；", ";", "、")):
+            return True
+        return rest.endswith(("。", "！", "？")) and bool(re.search(r"[，,；;]", rest))
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
@@ -128,17 +138,18 @@ def parse_heading(paragraph: str) -> Heading | None:
     if end == -1 or end >= len(norm.rstrip()):
         # One sentence (or none): the paragraph is the heading, unless it is a body paragraph.
         if len(norm) <= _HEADING_MAX_CHARS:
-            return Heading(form, numeral, paragraph.strip(), standalone=True)
+            return Heading(form, numeral, paragraph.strip(), True, marker_len=match.end())
         if form in WEAK_FORMS:
             return None
         return Heading(form, numeral, _clip_original(paragraph, norm, positions, len(norm), match.end()),
-                       standalone=False)
+                       False, marker_len=match.end())
     if end <= _HEADING_MAX_CHARS:
-        return Heading(form, numeral, _original(paragraph, positions, end).strip(), standalone=False)
+        return Heading(form, numeral, _original(paragraph, positions, end).strip(), False,
+                       marker_len=match.end())
     if form in WEAK_FORMS:
         return None
     return Heading(form, numeral, _clip_original(paragraph, norm, positions, end, match.end()),
-                   standalone=False)
+                   False, marker_len=match.end())
 
 
 def _clip_original(paragraph: str, norm: str, positions: list[int], end: int, marker_end: int) -> str:
