@@ -100,8 +100,13 @@ _PAGE_NUMBER = re.compile(r"^[-—－\s]*(?:第\s*)?\d{1,4}(?:\s*页)?(?:\s*[/�
 _BOILERPLATE = re.compile(r"(?:www\.|https?://).*(?:文档|下载|范文|生成|版权)|(?:文档|范文).*(?:www\.|https?://)")
 
 
+_DROPPED_RE = re.compile("[" + "".join(map(chr, _DROPPED_CHARS)) + "]")
+_SPACE_RE = re.compile("[" + "".join(map(chr, _SPACE_CHARS)) + "]")
+
+
 def _strip_line(line: str) -> str:
-    return line.translate(_DROPPED_CHARS).translate(_SPACE_CHARS).strip()
+    # Regular expressions scan in C: far faster than str.translate with a dict on long lines.
+    return _SPACE_RE.sub(" ", _DROPPED_RE.sub("", line)).strip()
 
 
 def _is_junk(line: str) -> str | None:
@@ -524,14 +529,17 @@ def _drop_running_lines(lines: list[Line], tally: _Tally) -> list[Line]:
     """Running headers/footers: a short unpunctuated line repeated on every page.
 
     Salutations ("各位代表！") and headings end in punctuation or carry a marker, so they
-    are never taken; a title repeated once or twice (a compilation's TOC) is not either.
+    are never taken; a title repeated once or twice (a compilation's TOC) is not either:
+    the line must come back about once a page.
     """
     counts: dict[str, int] = {}
     for line, level in lines:
         if line and level is None:
             counts[line] = counts.get(line, 0) + 1
+    # About once a page (~40 lines): a title quoted a few times in a long file is no header.
+    least = max(_RUNNING_MIN_REPEATS, sum(counts.values()) // 40)
     running = {line for line, n in counts.items()
-               if n >= _RUNNING_MIN_REPEATS and len(line) <= 40 and not ends_sentence(line)
+               if n >= least and len(line) <= 40 and not ends_sentence(line)
                and len(re.findall(r"[\u4e00-\u9fff]", line)) >= 2
                and parse_heading(line) is None and not _SALUTATION.match(line)
                and not BARE_NUMERAL.match(line)}
@@ -568,7 +576,7 @@ def _blank_separated(groups: list[list[Line]]) -> bool:
 
 def _is_layout_heading(text: str) -> bool:
     """A short paragraph standing alone without closing punctuation is a heading."""
-    if BARE_NUMERAL.match(normalise(text)[0]):
+    if len(text) <= 8 and BARE_NUMERAL.match(normalise(text)[0]):
         return True
     return (len(text) <= _LAYOUT_HEADING_MAX and not ends_sentence(text) and not text.endswith(("，", ","))
             and parse_heading(text) is None and not _SALUTATION.match(text)
@@ -648,7 +656,7 @@ def _paragraphs(units: list[_Unit], ready: bool) -> tuple[list[str], list[int | 
         run.clear()
 
     for unit in units:
-        bare = bool(BARE_NUMERAL.match(normalise(unit.text)[0]))
+        bare = len(unit.text) <= 8 and bool(BARE_NUMERAL.match(normalise(unit.text)[0]))
         if ready or unit.level is not None or bare:
             flush()
             if unit.layout or bare:
@@ -729,7 +737,8 @@ def _split_units(units: list[_Unit], ready: bool, source: str, tally: _Tally) ->
 
 
 def _copy_key(paragraphs: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(re.sub(r"\W", "", p) for p in paragraphs)
+    # Reflowed paragraphs of a second copy are identical strings; hashing them is cheap.
+    return paragraphs
 
 
 def _without_copies(speeches: list[Speech], tally: _Tally, source: str) -> list[Speech]:

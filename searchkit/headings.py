@@ -81,6 +81,8 @@ def normalise(text: str) -> tuple[str, list[int]]:
     if not _NEEDS_NORMALISING.search(text):
         return text, []  # fast path: identical, positions are the identity
     wide = text.translate(_WIDTH)
+    if " " not in wide:
+        return wide, []  # one character for one: positions are still the identity
     chars: list[str] = []
     positions: list[int] = []
     for index, char in enumerate(wide):
@@ -123,9 +125,13 @@ def _clip_heading(sentence: str, marker_end: int) -> str:
     return text if len(text) <= _CLIPPED_MAX else text[:_CLIPPED_MAX] + "…"
 
 
+_PREFIX = 120  # enough of a paragraph to read its marker and a heading-sized first sentence
+
+
 def parse_heading(paragraph: str) -> Heading | None:
     """The heading a paragraph starts with, or None when it is ordinary body text."""
-    norm, positions = normalise(paragraph)
+    head = paragraph[:_PREFIX]
+    norm, positions = normalise(head)
     found = match_marker(norm)
     if found is None:
         return None
@@ -134,21 +140,24 @@ def parse_heading(paragraph: str) -> Heading | None:
     if not rest or not re.match(r"[\u4e00-\u9fff“\"《‘A-Za-z0-9（(]", rest):
         return None
     numeral = match.group(1)
+    size = len(norm) + len(paragraph) - len(head)  # the normalised length of the whole paragraph
     end = first_sentence_end(norm)
-    if end == -1 or end >= len(norm.rstrip()):
+    if end == -1 and size > len(norm):
+        end = len(norm)  # the first sentence runs past the prefix: far longer than a heading
+    elif end == -1 or end >= len(norm.rstrip()):
         # One sentence (or none): the paragraph is the heading, unless it is a body paragraph.
-        if len(norm) <= _HEADING_MAX_CHARS:
+        if size <= _HEADING_MAX_CHARS:
             return Heading(form, numeral, paragraph.strip(), True, marker_len=match.end())
         if form in WEAK_FORMS:
             return None
-        return Heading(form, numeral, _clip_original(paragraph, norm, positions, len(norm), match.end()),
+        return Heading(form, numeral, _clip_original(head, norm, positions, len(norm), match.end()),
                        False, marker_len=match.end())
     if end <= _HEADING_MAX_CHARS:
-        return Heading(form, numeral, _original(paragraph, positions, end).strip(), False,
+        return Heading(form, numeral, _original(head, positions, end).strip(), False,
                        marker_len=match.end())
     if form in WEAK_FORMS:
         return None
-    return Heading(form, numeral, _clip_original(paragraph, norm, positions, end, match.end()),
+    return Heading(form, numeral, _clip_original(head, norm, positions, end, match.end()),
                    False, marker_len=match.end())
 
 
@@ -176,7 +185,7 @@ def is_heading_line(line: str) -> bool:
 
 def starts_new_paragraph(line: str) -> bool:
     """True when a line's marker means a new paragraph even after an unfinished line."""
-    found = match_marker(normalise(line)[0])
+    found = match_marker(normalise(line[:_PREFIX])[0])
     return found is not None and found[0] in _BREAKING_FORMS and parse_heading(line) is not None
 
 
