@@ -18,112 +18,10 @@ from pathlib import Path
 from typing import Iterable
 
 from .config import ChunkingSettings
+from .documents import load_speeches
+from .headings import (BARE_NUMERAL, SENTENCE_STOP, WEAK_FORMS, Heading, normalise, numeral_value,
+                       parse_heading)
 from .models import Chunk, Speech
-
-_CN_NUMERAL = "[一二三四五六七八九十]{1,3}"
-
-# (form, pattern) - the first pattern that matches a paragraph's start wins.
-_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("paren_cn", re.compile(rf"^[（(]({_CN_NUMERAL})[）)]、?")),
-    ("paren_arabic", re.compile(r"^[（(](\d{1,2})[）)]、?")),
-    ("circled", re.compile(r"^([①-⑳])")),
-    # "一、二季度" / "一、二、三产业" enumerate quarters or sectors, they are not headings.
-    ("cn_dun", re.compile(rf"^({_CN_NUMERAL})、(?!{_CN_NUMERAL}[、季月产])")),
-    # "第一，" / "第一、" / "第一是" / "第一个问题：" - but not "第一季度" / "第一次".
-    ("ordinal", re.compile(rf"^第({_CN_NUMERAL})(?:个问题|个方面)?(?:[，,、：:]|是)")),
-    # "1、" / "1." / "1．" - but not "1.5%" / "1、2月" / "2023年".
-    ("arabic", re.compile(r"^(\d{1,2})(?:[、．]|\.)(?![\d%．.])")),
-    # Paragraph-leading enumerations; "一是" in mid-paragraph is never looked at.
-    ("enum_shi", re.compile(rf"^({_CN_NUMERAL})是(?![的否])")),
-    ("enum_yao", re.compile(rf"^({_CN_NUMERAL})要(?![素求])")),
-)
-WEAK_FORMS = frozenset({"enum_shi", "enum_yao"})
-# Forms that, at a line start, begin a new paragraph even after a line cut mid-sentence.
-# Ordinals ("...居全省" + "第一，") and circled digits often continue a sentence instead.
-_BREAKING_FORMS = frozenset({"paren_cn", "paren_arabic", "cn_dun", "arabic"})
-
-_SENTENCE_STOP = "。！？；!?;"
-_HEADING_MAX_CHARS = 60  # a heading sentence longer than this is body text
-_STANDALONE_HEADING_MAX = 45  # a marker line without stops, longer than this, is wrapped body
-_WEAK_STANDALONE_MAX = 16
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A section start found at the beginning of a paragraph."""
-
-    form: str  # which marker family, see _MARKERS
-    numeral: str  # "一", "2", ... as written
-    text: str  # the heading itself (the whole paragraph or its first sentence)
-    standalone: bool  # True when the paragraph is only the heading, without body text
-
-
-def _match_marker(text: str) -> tuple[str, re.Match[str]] | None:
-    for form, pattern in _MARKERS:
-        match = pattern.match(text)
-        if match:
-            return form, match
-    return None
-
-
-def _first_sentence_end(text: str) -> int:
-    """Index just past the first sentence stop (and closing quotes after it), or -1."""
-    match = re.search(rf"[{_SENTENCE_STOP}]+[”’」』）)]*", text)
-    return match.end() if match else -1
-
-
-def _clip_heading(sentence: str) -> str:
-    """A usable heading from a too-long first sentence: its first clause, at most 40 chars."""
-    clause = re.match(r"[^，,：:]+[，,：:]?", sentence)
-    text = clause.group(0) if clause else sentence
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
-def parse_heading(paragraph: str) -> Heading | None:
-    """The heading a paragraph starts with, or None when it is ordinary body text."""
-    found = _match_marker(paragraph)
-    if found is None:
-        return None
-    form, match = found
-    rest = paragraph[match.end():].lstrip()
-    if not rest or not re.match(r"[\u4e00-\u9fff“\"《‘A-Za-z0-9（(]", rest):
-        return None
-    end = _first_sentence_end(paragraph)
-    if end == -1 or end >= len(paragraph.rstrip()):
-        # One sentence (or none): the paragraph is the heading, unless it is a body paragraph.
-        if len(paragraph) <= _HEADING_MAX_CHARS:
-            return Heading(form, match.group(1), paragraph, standalone=True)
-        if form in WEAK_FORMS:
-            return None
-        return Heading(form, match.group(1), _clip_heading(paragraph), standalone=False)
-    first_sentence = paragraph[:end]
-    if len(first_sentence) <= _HEADING_MAX_CHARS:
-        return Heading(form, match.group(1), first_sentence, standalone=False)
-    if form in WEAK_FORMS:
-        return None
-    return Heading(form, match.group(1), _clip_heading(first_sentence), standalone=False)
-
-
-def is_heading_line(line: str) -> bool:
-    """True for a line that is a complete heading on its own (no body text after it).
-
-    Used by reflow: such a line ends its paragraph although it lacks final punctuation.
-    Long lines, or lines with a sentence stop inside, are wrapped body text instead.
-    """
-    heading = parse_heading(line)
-    if heading is None or not heading.standalone:
-        return False
-    if line.endswith(("，", "、", ",")):
-        return False
-    limit = _WEAK_STANDALONE_MAX if heading.form in WEAK_FORMS else _STANDALONE_HEADING_MAX
-    return len(line) <= limit
-
-
-def starts_new_paragraph(line: str) -> bool:
-    """True when a line's marker means a new paragraph even after an unfinished line."""
-    found = _match_marker(line)
-    return found is not None and found[0] in _BREAKING_FORMS and parse_heading(line) is not None
-
 
 # --------------------------------------------------------------------------- sections
 
@@ -138,40 +36,151 @@ class Section:
         return "\n".join(self.paragraphs)
 
 
+_INLINE_FIRST_ITEM = re.compile(r"[：:，,。；;]\s*一([是要])")
+
+
+@dataclass
+class _Entry:
+    key: str  # the marker form ("cn_dun", ...), "plain"/"bare" for layout headings, "level:N"
+    text: str
+    level: int | None  # explicit level from the format, None for headings found in the text
+    value: int | None  # the heading's number (2 for "二、"), None when unnumbered
+    standalone: bool = True  # False for a numbered paragraph that goes on with body text
+
+
 class Outline:
-    """A stack of (form, heading) pairs: a form seen before closes everything below it."""
+    """A stack of headings: a form seen before closes everything below it.
+
+    Headings with an explicit level (a Word style, a Markdown "#") nest by that level and
+    are only closed by an explicit heading of the same or a higher level. Numbered headings
+    must count on: inside an open "二、" section, a "一、" that restarts the count, or a
+    "四、" that jumps over "三、", is an item of a numbered list in the body, and so is the
+    list's continuation ("二、", "三、" after that restart).
+    """
 
     def __init__(self) -> None:
-        self._stack: list[tuple[str, str]] = []
+        self._stack: list[_Entry] = []
+        self._lists: dict[str, int] = {}  # form -> last number of a body list in that form
 
-    def enter(self, heading: Heading) -> bool:
-        """Place a heading in the outline; False when it should be read as body text."""
-        forms = [form for form, _ in self._stack]
+    def enter(self, heading: Heading, previous: str = "") -> bool:
+        """Place a heading in the outline; False when it should be read as body text.
+
+        previous is the paragraph before. When it holds a mid-paragraph "一是"/"一要", "二是…"
+        continues that enumeration instead of being a stray body line; when it ends in "：",
+        a count starting again at 1 is a list it introduces.
+        """
+        inline = _INLINE_FIRST_ITEM.search(previous)
+        inline_first = inline.group(1) if inline else ""
+        if heading.level is not None:
+            return self._enter_explicit(heading)
+        implicit_from = self._implicit_start()
+        if heading.form in ("plain", "bare"):
+            # A heading line standing alone is never inside a numbered body paragraph
+            # ("一、大家知道，…。" followed by more text): it closes such paragraphs' sections.
+            items = [i for i in range(implicit_from, len(self._stack)) if not self._stack[i].standalone]
+            if items:
+                del self._stack[items[0]:]
+        forms = [entry.key for entry in self._stack[implicit_from:]]
+        value = numeral_value(heading.numeral) if heading.numeral else None
         if heading.form in forms:
-            del self._stack[forms.index(heading.form):]
-        elif heading.form in WEAK_FORMS and heading.numeral != "一":
-            # "二是..." without a preceding "一是" paragraph continues an inline list.
+            position = implicit_from + forms.index(heading.form)
+            if not self._counts_on(heading, self._stack[position].value, value, previous):
+                return False
+            del self._stack[position:]
+        elif heading.form in WEAK_FORMS and heading.numeral != "一" \
+                and not (heading.numeral == "二" and heading.form == _WEAK_VERB.get(inline_first)):
+            # "二是..." without a preceding "一是" continues an inline list.
             return False
-        self._stack.append((heading.form, heading.text))
+        elif heading.form not in WEAK_FORMS:
+            # A "一是" item never holds a numbered heading: a new numbered form closes it.
+            weak = [i for i in range(implicit_from, len(self._stack)) if self._stack[i].key in WEAK_FORMS]
+            if weak:
+                del self._stack[weak[0]:]
+        self._lists.pop(heading.form, None)
+        self._stack.append(_Entry(heading.form, heading.text, None, value, heading.standalone))
         return True
+
+    def _implicit_start(self) -> int:
+        explicit = [i for i, entry in enumerate(self._stack) if entry.level is not None]
+        return explicit[-1] + 1 if explicit else 0
+
+    def _enter_explicit(self, heading: Heading) -> bool:
+        level = heading.level or 1
+        keep = 0
+        for entry in self._stack:
+            if entry.level is None or entry.level >= level:
+                break
+            keep += 1
+        del self._stack[keep:]
+        self._lists.clear()
+        self._stack.append(_Entry(f"level:{level}", heading.text, level, None))
+        return True
+
+    def _counts_on(self, heading: Heading, previous: int | None, value: int | None,
+                   before: str) -> bool:
+        """Whether a numbered heading follows its open sibling; records body lists.
+
+        A restart at 1 is a list when the paragraph before introduces it ("…经验是：") or the
+        item reads as a sentence ("四、在园区就业的农民工，…"); a jump is a list unless the item
+        is a heading line of its own (a heading lost between could explain it). Otherwise a
+        restart opens a new numbered part (a closing "一、关于…工作" after "三、"), and a
+        repeated number (a typo: "(二)" twice) is still a heading.
+        """
+        form = heading.form
+        if previous is None or value is None or form in WEAK_FORMS or form in ("plain", "bare"):
+            return True
+        listed = self._lists.get(form)
+        if listed is not None and value == listed + 1:
+            self._lists[form] = value  # the body list goes on
+            return False
+        if value in (previous, previous + 1):
+            return True
+        sentence_like = heading.reads_as_sentence
+        is_list = (before.rstrip().endswith(("：", ":")) or sentence_like) if value == 1 else sentence_like
+        if is_list:
+            self._lists[form] = value
+        return not is_list
 
     @property
     def path(self) -> tuple[str, ...]:
-        return tuple(text for _, text in self._stack)
+        return tuple(entry.text for entry in self._stack)
 
 
-def split_sections(paragraphs: Iterable[str]) -> list[Section]:
-    """Group a speech's paragraphs into sections, each headed by its outline path."""
+_WEAK_VERB = {"是": "enum_shi", "要": "enum_yao"}
+
+
+def _heading_of(speech_paragraph: str, index: int, levels: tuple[int | None, ...],
+                layout: frozenset[int]) -> Heading | None:
+    level = levels[index] if index < len(levels) else None
+    if level is not None and level >= 1:
+        return Heading("level", "", speech_paragraph.strip(), True, level)
+    if index in layout:
+        bare = BARE_NUMERAL.match(normalise(speech_paragraph)[0])
+        if bare:
+            return Heading("bare", bare.group(1), speech_paragraph.strip(), True)
+        return Heading("plain", "", speech_paragraph.strip(), True)
+    return parse_heading(speech_paragraph)
+
+
+def split_sections(paragraphs: Iterable[str], levels: tuple[int | None, ...] = (),
+                   layout: frozenset[int] = frozenset()) -> list[Section]:
+    """Group a speech's paragraphs into sections, each headed by its outline path.
+
+    levels gives explicit outline levels per paragraph (None = find from the text), layout
+    the paragraphs that are headings by layout alone (see models.Speech).
+    """
     outline = Outline()
     sections: list[Section] = []
-    for paragraph in paragraphs:
-        heading = parse_heading(paragraph)
-        if heading is not None and outline.enter(heading):
+    previous = ""
+    for index, paragraph in enumerate(paragraphs):
+        heading = _heading_of(paragraph, index, levels, layout)
+        if heading is not None and outline.enter(heading, previous):
             sections.append(Section(outline.path, [paragraph]))
         elif sections:
             sections[-1].paragraphs.append(paragraph)
         else:
             sections.append(Section((), [paragraph]))
+        previous = paragraph
     return sections
 
 
@@ -187,7 +196,7 @@ def _split_units(text: str, pattern: str) -> list[str]:
 def _sentences(text: str, max_chars: int) -> list[str]:
     """Sentence-sized units of at most max_chars each, in order; concatenation == text."""
     units: list[str] = []
-    for sentence in _split_units(text, rf"[{_SENTENCE_STOP}…]+[”’」』）)]*\n?|\n"):
+    for sentence in _split_units(text, rf"[{SENTENCE_STOP}…]+[”’」』）)]*\n?|\n"):
         if len(sentence.strip()) <= max_chars:
             units.append(sentence)
             continue
@@ -248,6 +257,7 @@ class _Block:
     path: tuple[str, ...]  # common prefix of all joined sections: the chunk's heading
     text: str
     mergeable: bool = True
+    opening_only: bool = False  # the block holds only the speech's opening (no heading yet)
 
 
 def _is_descendant(path: tuple[str, ...], ancestor: tuple[str, ...]) -> bool:
@@ -263,7 +273,8 @@ def _may_join(block: _Block, section: Section, text: str, has_children: bool,
     if _is_descendant(section.path, block.anchor):
         return True
     # A short section introducing sub-sections belongs with them, not with its sibling.
-    is_sibling = len(section.path) == len(block.anchor) and section.path[:-1] == block.anchor[:-1]
+    is_sibling = len(section.path) == len(block.anchor) and section.path[:-1] == block.anchor[:-1] \
+        and len(section.path) > 1  # top-level sections stay apart: their headings name the passage
     return is_sibling and not has_children
 
 
@@ -291,9 +302,12 @@ def _blocks(sections: list[Section], settings: ChunkingSettings) -> list[_Block]
         elif blocks and _may_join(blocks[-1], section, text, has_children, settings):
             block = blocks[-1]
             block.text += "\n" + text
-            block.path = _common_prefix(block.path, section.path)
+            # A short opening joined to the first section is named by that section (its
+            # heading would otherwise be lost); the common prefix names all later joins.
+            block.path = section.path if block.opening_only else _common_prefix(block.path, section.path)
+            block.opening_only = False
         else:
-            blocks.append(_Block(section.path, section.path, text))
+            blocks.append(_Block(section.path, section.path, text, opening_only=not section.path))
     return blocks
 
 
@@ -305,7 +319,8 @@ def chunk_speech(speech: Speech, settings: ChunkingSettings | None = None,
     """Chunks of one speech; positions count on from start_position (order in the file)."""
     settings = settings or ChunkingSettings()
     chunks = []
-    for offset, block in enumerate(_blocks(split_sections(speech.paragraphs), settings)):
+    sections = split_sections(speech.paragraphs, speech.levels, speech.layout_headings)
+    for offset, block in enumerate(_blocks(sections, settings)):
         position = start_position + offset
         chunks.append(Chunk(
             chunk_id=f"{speech.source}#{speech.index}.{position}",
@@ -333,6 +348,4 @@ def chunk_speeches(speeches: Iterable[Speech],
 
 def chunk_file(path: Path, root: Path, settings: ChunkingSettings | None = None) -> list[Chunk]:
     """Read, split and chunk one corpus file."""
-    from .documents import load_speeches  # documents imports this module's heading rules
-
     return chunk_speeches(load_speeches(path, root), settings)

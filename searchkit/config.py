@@ -49,7 +49,7 @@ def resolve_keyword_plan(plan: str, passages: int) -> str:
 class ChunkingSettings:
     max_chars: int = 500  # m3e-small reads 512 tokens; ~1 token per Han character
     min_chars: int = 120  # shorter neighbouring sections of one speech are merged
-    version: int = 1  # bump when the chunking rules change so old indexes are rebuilt
+    version: int = 2  # bump when the chunking rules change so old indexes are rebuilt
 
 
 @dataclass(frozen=True)

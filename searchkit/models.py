@@ -12,6 +12,36 @@ class Speech:
     source: str  # path of the file relative to the corpus root, with "/" separators
     paragraphs: tuple[str, ...]
     index: int = 0  # position of the speech inside its file (0 for single-speech files)
+    # The title block's other lines, in order: subtitle ("——…的讲话"), date line
+    # ("——2023年1月12日在…上" / "（2023年1月12日）"), speaker line ("市长 王某某"), and text
+    # kept but not indexed (a cover above a table of contents, a preview of the title).
+    preamble: tuple[str, ...] = ()
+    # Per paragraph, an outline level the file's format gave it (a Word heading style, a
+    # Markdown "#"): 1 = top-level heading, ...; None = decide from the text. () = all None.
+    levels: tuple[int | None, ...] = ()
+    # Paragraphs that are headings by layout alone (a short line standing on its own
+    # between blank lines, a bare numeral line), without a 一、-style marker.
+    layout_headings: frozenset[int] = frozenset()
+    speaker_candidate: str = ""  # e.g. from a file name "2023政府工作报告_王某某.txt"
+
+    def level_of(self, paragraph_index: int) -> int | None:
+        return self.levels[paragraph_index] if paragraph_index < len(self.levels) else None
+
+
+class SpeechList(list):
+    """The speeches of one file, and what was removed from its text on purpose.
+
+    ``removed`` counts lines by reason ("page chrome", "page numbers", "table of contents",
+    "running headers", "duplicate copy"), so that callers can say what was left out;
+    ``warnings`` holds one-line notes (a second copy of the report noticed, ...).
+    """
+
+    def __init__(self, speeches=(), removed: dict[str, int] | None = None,
+                 warnings: list[str] | None = None, dropped: list[tuple[str, str]] | None = None):
+        super().__init__(speeches)
+        self.removed: dict[str, int] = dict(removed or {})
+        self.warnings: list[str] = list(warnings or [])
+        self.dropped: list[tuple[str, str]] = list(dropped or [])  # (reason, line) of what was removed
 
 
 @dataclass(frozen=True)

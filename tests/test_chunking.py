@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from searchkit.chunking import (chunk_file, chunk_speech, chunk_speeches, is_heading_line,
-                                parse_heading, split_long_text, split_sections)
+from searchkit.chunking import chunk_file, chunk_speech, chunk_speeches, split_long_text, split_sections
+from searchkit.headings import is_heading_line, parse_heading
 from searchkit.config import ChunkingSettings
 from searchkit.models import Speech
 
@@ -114,8 +114,16 @@ def test_other_speeches_may_nest_forms_the_other_way_round():
 
 
 def test_enumeration_without_its_first_item_is_body_text():
-    sections = split_sections(["一、认清形势", "主要表现在：一是增长快。", "二是结构优。" + BODY])
+    sections = split_sections(["一、认清形势", "主要表现在增长快。", "二是结构优。" + BODY])
     assert len(sections) == 1 and len(sections[0].paragraphs) == 3
+
+
+def test_second_item_after_a_mid_paragraph_first_item_is_kept():
+    # "一是" sits inside the previous paragraph: "二是…" and "三是…" still open their items.
+    sections = split_sections(["一、认清形势", "主要表现在：一是增长快。", "二是结构优。" + BODY,
+                               "三是后劲足。" + BODY])
+    assert [s.path for s in sections] == [
+        ("一、认清形势",), ("一、认清形势", "二是结构优。"), ("一、认清形势", "三是后劲足。")]
 
 
 # --------------------------------------------------------------------------- sizing
@@ -203,3 +211,44 @@ def test_chunk_file(tmp_path: Path):
     [chunk] = chunk_file(path, tmp_path, SETTINGS)
     assert chunk.source == "a.txt" and chunk.chunk_id == "a.txt#0.0"
     assert "今年以来，全市经济运行总体平稳。" in chunk.text
+
+
+def test_long_first_sentence_keeps_the_first_clause_not_the_bare_marker():
+    heading = parse_heading("第二，要" + "坚持以人民为中心的发展思想" * 6 + "。" + BODY)
+    assert heading.text.startswith("第二，要坚持以人民为中心") and heading.text != "第二，"
+
+
+def test_numbered_list_in_the_body_does_not_take_over_the_outline():
+    sections = split_sections([
+        "一、稳就业", BODY,
+        "二、保民生", "重点帮扶以下人群：",
+        "一、高校毕业生，" + BODY, "二、退役军人，" + BODY, "三、脱贫人口，" + BODY,
+        "四、在园区就业的农民工，" + BODY,
+        "三、防风险", BODY,
+    ])
+    assert [s.path for s in sections] == [("一、稳就业",), ("二、保民生",), ("三、防风险",)]
+
+
+def test_a_count_restarting_without_an_introduction_opens_a_new_part():
+    # "最后，我强调几件事" then "一、…" again after "三、": a closing part, not a list.
+    sections = split_sections(["一、成绩", BODY, "二、问题", BODY, "三、任务", BODY, "最后，我再强调两件事",
+                               "一、关于安全生产工作", BODY, "二、关于信访稳定工作", BODY])
+    assert [s.path[0] for s in sections][-2:] == ["一、关于安全生产工作", "二、关于信访稳定工作"]
+
+
+def test_a_jump_in_the_count_is_a_list_when_the_items_read_as_sentences():
+    sections = split_sections(["一、成绩", BODY, "三、其中一项是，" + BODY, "二、问题", BODY])
+    assert [s.path for s in sections] == [("一、成绩",), ("二、问题",)]
+
+
+def test_explicit_levels_nest_by_level_and_hold_numbered_headings():
+    sections = split_sections(["总则", "第一条" + BODY, "采购程序", "（一）准备。" + BODY, "（二）实施。" + BODY],
+                              levels=(1, None, 1, None, None))
+    assert [s.path for s in sections] == [("总则",), ("采购程序",), ("采购程序", "（一）准备。"),
+                                          ("采购程序", "（二）实施。")]
+
+
+def test_layout_heading_closes_a_numbered_body_paragraph():
+    sections = split_sections(["一、大家知道，这里是中心。" + BODY, "在工人中的宣传工作", BODY],
+                              layout=frozenset({1}))
+    assert [s.path for s in sections] == [("一、大家知道，这里是中心。",), ("在工人中的宣传工作",)]

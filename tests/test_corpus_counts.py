@@ -34,9 +34,10 @@ def test_compilation_titles(speeches):
     titles = [s.title for s in speeches if s.source == COMPILATION]
     assert [s.index for s in speeches if s.source == COMPILATION] == list(range(38))
     assert "市委副书记、市长刘凯在经济运行调度暨重点工作推进会上的讲话" in titles
-    ai = next(t for t in titles if "艾方毅" in t)
-    assert ai.endswith("——中共XX县委书记艾方毅在县委经济工作会议上的讲话")
-    assert ai.startswith("抢抓新机遇再创新业绩")
+    # The main title is the title; the "——" line naming speaker and occasion is its preamble.
+    ai = next(s for s in speeches if any("艾方毅" in line for line in s.preamble))
+    assert ai.preamble == ("——中共XX县委书记艾方毅在县委经济工作会议上的讲话",)
+    assert ai.title == "抢抓新机遇再创新业绩在高质量发展征程中干在实处走在前列"
     assert all(not t.startswith(("谢谢", "同志们")) and len(t) <= 120 for t in titles)
     assert len(set(titles)) == 38
 
