@@ -146,8 +146,8 @@ def _strip_dates(text: str) -> str:
 
 _UNITS = "特别行政区|自治区|自治州|自治县|地区|新区|街道|省|市|州|盟|县|旗|区|乡|镇"
 # Two to nine characters of a place name: never an organ or role word, never 全/本/我 (全市 is
-# "the whole city", not a place), never a number word.
-_PLACE_NAME = rf"(?:(?![委会副代党在的年季度届次第、，全本我各该])[{_HAN}]){{2,9}}?"
+# "the whole city", not a place), never a number word, never a bare unit (自治州 is no name).
+_PLACE_NAME = rf"(?!自治)(?:(?![委会副代党在的年季度届次第、，全本我各该])[{_HAN}]){{2,9}}?"
 _PLACE = re.compile(rf"(?P<place>{_PLACE_NAME}(?:{_UNITS}))")
 # What may follow a place inside a role: an organ (委, 人民政府, 人大, 政协, 党…), a post (长,
 # 副…, 代…, 常务…), another unit (北京市市长) or a bureau.
