@@ -228,7 +228,8 @@ _NAME_THEN_POST = re.compile(rf"(?P<name>[{_HAN}·]{{2,3}}?)(?P<role>(?:常务)?
 _ROLE_THEN_NAME = re.compile(rf"(?P<role>.*{_POST})(?P<name>[{_HAN}·XxＸｘ*＊×□]{{1,4}})")
 _ROLE_ONLY = re.compile(rf".+{_POST}|.*[{_HAN}]{_ORGAN}")
 # Words that look like a name by length but are not one.
-_NOT_A_NAME = re.compile(rf"{_POST}$|{_ORGAN}$|[会委、，]|^(?:同志|领导|大家|各位|讲话|报告|发言|致辞)")
+_NOT_A_NAME = re.compile(rf"{_POST}$|{_ORGAN}$|[会委、，]|^(?:同志|领导|大家|各位|讲话|报告|发言|致辞)|^(?:时间|日期|地点|来源|作者|发布|主题|标题|"
+                        r"会议|单位|附件|编者|导读|记者|编辑|责任)")
 # Anonymised place before its unit: XX省人大 → 省人大 (the unit still tells the level).
 _ANON_PLACE = re.compile(rf"[XxＸｘ*＊×□]+(?=(?:{_UNITS}))")
 
@@ -238,6 +239,31 @@ class Who:
     speaker: str | None = None
     role: str | None = None
     place: str | None = None
+
+
+# Common Chinese surnames (the Hundred Family Surnames' frequent ones, simplified and
+# traditional). A name standing alone (a title block's `习近平`, a news title's `李强：…`, a
+# .docx author) must start with one, so that 2–3 characters of a slogan are not taken for it;
+# a name next to a post (市长林小明) or marked 同志 needs no such check.
+_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖萧田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫阎段雷侯龙史陶黎贺顾"
+    "毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰"
+    "焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲"
+    "房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟"
+    "应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀"
+    "郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴"
+    "丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿"
+    "鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但尉冶斯元束檀衣信展阴昝智幸奉植衡富"
+    "尧闭由习洪续蔚訾甯寿释占郗扬蓬铁代竺邴"
+    "陳劉張楊黃趙吳周許韓馮鄧蕭葉蘇呂盧薑鐘譚陸範賈夏韋鄒熊邱閆段雷賀顧龔萬錢嚴覃戴莫溫"
+    "顏龐聶魯嶽關蘭焦俞紀畢單裴塗駱藍喻饒靳羅鄭謝")
+_COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容",
+                      "长孙", "宇文", "司徒", "夏侯", "令狐", "端木", "独孤", "南宫", "西门")
+
+
+def _looks_like_name(name: str) -> bool:
+    return name[0] in _SURNAMES or name.startswith(_COMPOUND_SURNAMES)
 
 
 def _valid_name(name: str | None, longest: int = 4) -> str | None:
@@ -268,9 +294,12 @@ def parse_who(text: str) -> Who | None:
         return _who(m["name"], m["role"], None)
     if _ROLE_ONLY.fullmatch(rest):
         return _who(None, rest, place)
-    # A bare name: 2–3 characters (4 only when marked 同志: 欧阳xx), no post, no organ.
+    # A bare name: 2–3 characters (4 only when marked 同志: 欧阳xx), no post, no organ, and a
+    # surname unless marked 同志.
     name = _valid_name(text, 4 if had_tongzhi else 3)
-    return Who(speaker=name) if name else None
+    if name and (had_tongzhi or _looks_like_name(name)):
+        return Who(speaker=name)
+    return None
 
 
 def _who(name: str | None, role: str | None, place: str | None) -> Who:
@@ -288,7 +317,13 @@ def _who(name: str | None, role: str | None, place: str | None) -> Who:
 # What a speech's title says it is, after the meeting: 上的讲话, 上关于经济运行分析的讲话, 的报告…
 _KIND = (r"(?:关于.{1,30}?)?的?(?:重要|主题|总结|动员|主持|开幕|闭幕|书面|工作|政治)?"
          r"(?:讲话|发言|报告|致辞|讲评|点评|演讲|汇报|部署)(?:稿|提纲|摘要|要点)?")
-_KIND_TAIL = re.compile(_KIND)
+# News titles of speeches: 习近平在…会议上强调 <headline>.
+_REPORTED = r"(?:强调|指出|表示|要求|提出|宣布|发表).*"
+_KIND_TAIL = re.compile(f"{_KIND}|{_REPORTED}")
+# News titles that open with the speaker: 习近平：<headline>, 习近平主持召开…, 习近平对…作出重要指示.
+_NEWS_LEAD = re.compile(r"(?P<who>[^:]{2,30}?)(?::|主持召开|主持|出席|会见|致信|致电|对.+作出)")
+# Notes after a title: （全文）, （摘要）.
+_TITLE_NOTE = re.compile(r"\((?:全文|摘要|节选|要点|提纲|讲话稿|发言稿|定稿|初稿|修改稿)\)$")
 # "在…会讲话" without 上: the meeting must end as a meeting does.
 _MEETING_THEN_KIND = re.compile(rf"(?P<meeting>.+?(?:会|会议|大会|全会|论坛))(?:{_KIND})")
 
@@ -326,6 +361,9 @@ def _parse_at_meeting(part: str) -> Heading | None:
         m = _MEETING_THEN_KIND.fullmatch(after)
         if m:
             return _heading(head, m["meeting"])
+        m = re.fullmatch(f".+?时{_REPORTED}", after)  # 习近平在湖北考察时强调: a visit, no meeting
+        if m and parse_who(head):
+            return Heading(parse_who(head), None, None)
     return None
 
 
@@ -340,8 +378,18 @@ def parse_heading(line: str) -> Heading:
     """Everything one title or title-block line states (its parts split at ——)."""
     line = normalise(line)
     who = meeting = date = None
+    lead = _NEWS_LEAD.match(line)
+    if lead:
+        lead_who = parse_who(lead["who"])
+        if lead_who and lead_who.speaker:
+            who, rest = lead_who, line[lead.end():]
+            if line[lead.end() - 1] == ":":
+                line = rest
+            elif re.search("(?:会|会议|大会|全会|论坛)$", rest) and "召开" in lead.group(0) \
+                    or lead.group(0).endswith("出席"):
+                meeting = clean_meeting(rest)  # 主持召开中央外事工作委员会第一次会议
     for part in (p for p in _DASHES.split(line) if p.strip()):
-        part = part.strip()
+        part = _TITLE_NOTE.sub("", part.strip())
         found = _parse_at_meeting(part)
         if found is None:
             # `<who>重要讲话——在…上`: the part before the dash names the speaker.
@@ -456,7 +504,7 @@ def _property_facts(properties: Mapping[str, str]) -> tuple[str | None, str | No
     author = normalise(str(properties.get("author") or ""))
     speaker = None
     if re.fullmatch(rf"[{_HAN}]{{2,3}}", author) and not _NOT_AN_AUTHOR.search(author):
-        speaker = _valid_name(author, 3)
+        speaker = _valid_name(author, 3) if _looks_like_name(author) else None
     m = _YEAR_TOKEN.match(str(properties.get("created") or "").strip())
     return speaker, format_date(int(m.group(0))) if m else None
 

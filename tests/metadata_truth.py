@@ -103,3 +103,40 @@ def speech_metadata(speech, properties=None):
     from searchkit.metadata import extract_metadata
 
     return extract_metadata(speech.title, speech.paragraphs[:3], speech.source, properties or {})
+
+# ../shared/real-docs/html/ (12371.cn pages): file → (speaker, meeting) from the page's <title>
+# without the site name. A visit (在湖北考察时强调) or a headline is no meeting.
+HTML = {
+    "ARTI1523660364597311.shtml": ("习近平", "庆祝海南建省办经济特区30周年大会"),
+    "ARTI1523969688926689.shtml": ("习近平", "十九届中央国家安全委员会第一次会议"),
+    "ARTI1524308478404633.shtml": ("习近平", None),  # 习近平：自主创新推进网络强国建设
+    "ARTI1524920070607721.shtml": ("习近平", None),  # 习近平在湖北考察时强调 …
+    "ARTI1525424759799964.shtml": ("习近平", "纪念马克思诞辰200周年大会"),
+    "ARTI1526384108228186.shtml": ("习近平", "中央外事工作委员会第一次会议"),  # 主持召开
+    "ARTI1526735275136639.shtml": ("习近平", None),
+    "ARTI1527511342851253.shtml": ("习近平", "中国科学院第十九次院士大会、中国工程院第十四次院士大会"),
+    "ARTI1528611755888331.shtml": ("习近平", "上海合作组织成员国元首理事会第十八次会议"),
+    "ARTI1529017893424689.shtml": ("习近平", None),  # 在山东考察时强调
+    "ARTI1529759038219530.shtml": ("习近平", "中央外事工作会议"),
+    "ARTI1530710355709253.shtml": ("习近平", None),
+    "ARTI1530921962808806.shtml": ("习近平", None),
+    "ARTI1531210393286998.shtml": ("习近平", "中阿合作论坛第八届部长级会议开幕式"),
+    "ARTI1532387237013836.shtml": ("习近平", None),  # 对…作出重要指示
+    "ARTI1532559534919406.shtml": ("习近平", "金砖国家工商论坛"),
+    "ARTI1534673773675119.shtml": ("习近平", "中央军委党的建设会议"),
+    "ARTI1534941552922268.shtml": ("习近平", None),
+    "ARTI1535097605919895.shtml": ("习近平", None),
+    "ARTI1535363686207594.shtml": ("习近平", None),
+}
+
+
+def html_titles(folder):
+    """file → the page's <title> without its site name (`…_共产党员网`)."""
+    import html
+    import re
+
+    def title(path):
+        m = re.search(r"<title>(.*?)</title>", path.read_text("utf-8", "replace"), re.S)
+        return html.unescape(m.group(1)).strip().rsplit("_", 1)[0]
+
+    return {path.name: title(path) for path in sorted(folder.glob("*.shtml"))}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from metadata_truth import BUNDLED, WIKISOURCE, speech_metadata
+from metadata_truth import BUNDLED, HTML, WIKISOURCE, html_titles, speech_metadata
 from searchkit.documents import load_speeches
 from searchkit.errors import CorpusError, InputError
 from searchkit.filters import (SPEECHES_DDL, Filter, facet_counts, metadata_from_row,
@@ -21,6 +21,7 @@ from searchkit.sidecar import load_sidecar
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 WIKISOURCE_DIR = ROOT.parent / "shared" / "real-docs" / "wikisource"
+HTML_DIR = ROOT.parent / "shared" / "real-docs" / "html"
 
 
 def _speeches(folder: Path):
@@ -78,6 +79,15 @@ def test_wikisource_years_and_speakers():
         assert found[source].speaker == speaker, source
     # Every dated government work report is a national one.
     assert {m.level for s, m in found.items() if "国务院" in s} == {"国家"}
+
+
+@pytest.mark.skipif(not HTML_DIR.is_dir(), reason="../shared/real-docs absent")
+def test_news_titles_of_published_speeches():
+    titles = html_titles(HTML_DIR)
+    assert set(titles) == set(HTML)
+    got = {name: (m.speaker, m.meeting) for name, title in titles.items()
+           for m in [extract_metadata(title, [], name)]}
+    assert got == HTML
 
 
 # --------------------------------------------------------------------------- forms from the brief
