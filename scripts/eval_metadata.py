@@ -74,7 +74,8 @@ def _wikisource(folder: Path, verbose: bool) -> None:
         f"year, dated ({len(dated)})": [(s, found[s].year, v[1]) for s, v in dated.items()],
         "year, all (undated → None)": [(s, found[s].year, v[1]) for s, v in WIKISOURCE.items()],
         f"speaker, named ({len(named)})": [(s, found[s].speaker, v[0]) for s, v in named.items()],
-        "speaker, all (unnamed → None)": [(s, found[s].speaker, v[0]) for s, v in WIKISOURCE.items()],
+        "speaker, all (unnamed → None)": [(s, found[s].speaker, v[0])
+                                          for s, v in WIKISOURCE.items()],
     }, verbose)
 
 

@@ -84,8 +84,10 @@ def metadata_from_row(row) -> SpeechMetadata:
 # --------------------------------------------------------------------------- the filter
 
 _YEAR = re.compile(r"(\d{4})(?:\.\.(\d{4}))?")
-_EXAMPLES = {"speaker": "a name, e.g. --speaker 林小明", "role": "part of a role, e.g. --role 市长",
-             "place": "part of a place name, e.g. --place 四川", "tag": "a tag, e.g. --tag 招商引资",
+_EXAMPLES = {"speaker": "a name, e.g. --speaker 林小明",
+             "role": "part of a role, e.g. --role 市长",
+             "place": "part of a place name, e.g. --place 四川",
+             "tag": "a tag, e.g. --tag 招商引资",
              "meeting": "part of a meeting's name, e.g. --meeting 经济工作会议"}
 
 

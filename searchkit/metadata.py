@@ -72,7 +72,9 @@ _HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
 _ANON_MARK = re.compile(r"[XxＸｘ*＊×□]|某")
 _DASHES = re.compile(r"[—－-]{2,}|^[—－-]")  # a subtitle separator; a single 一—4 dash is not
 # A greeting or a numbered heading ends the title block; what follows is the speech itself.
-_BODY_START = re.compile(r"^(?:[^，。]{0,12}[:：]$|[一二三四五六七八九十]+[、.．]|[(（][一二三四五六七八九十]+[)）])")
+_BODY_START = re.compile(r"^(?:[^，。]{0,12}[:：]$"            # 同志们：
+                         r"|[一二三四五六七八九十]+[、.．]"       # 一、
+                         r"|[(（][一二三四五六七八九十]+[)）])")  # （一）
 
 
 def normalise(text: str) -> str:
@@ -151,7 +153,8 @@ _PLACE_NAME = rf"(?!自治)(?:(?![委会副代党在的年季度届次第、，�
 _PLACE = re.compile(rf"(?P<place>{_PLACE_NAME}(?:{_UNITS}))")
 # What may follow a place inside a role: an organ (委, 人民政府, 人大, 政协, 党…), a post (长,
 # 副…, 代…, 常务…), another unit (北京市市长) or a bureau.
-_AFTER_PLACE_IN_ROLE = re.compile(rf"^(?:[委长人政党纪副代常]|{_UNITS}|[{_HAN}]*?(?:局|厅|办|部|院|会|所|中心))")
+_AFTER_PLACE_IN_ROLE = re.compile(
+    rf"^(?:[委长人政党纪副代常]|{_UNITS}|[{_HAN}]*?(?:局|厅|办|部|院|会|所|中心))")
 _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")  # 直辖市: provincial level
 
 _LEVEL_WORDS = [  # (pattern, level); the leftmost match in a role decides
@@ -228,7 +231,9 @@ _NAME_THEN_POST = re.compile(rf"(?P<name>[{_HAN}·]{{2,3}}?)(?P<role>(?:常务)?
 _ROLE_THEN_NAME = re.compile(rf"(?P<role>.*{_POST})(?P<name>[{_HAN}·XxＸｘ*＊×□]{{1,4}})")
 _ROLE_ONLY = re.compile(rf".+{_POST}|.*[{_HAN}]{_ORGAN}")
 # Words that look like a name by length but are not one.
-_NOT_A_NAME = re.compile(rf"{_POST}$|{_ORGAN}$|[会委、，]|^(?:同志|领导|大家|各位|讲话|报告|发言|致辞)|^(?:时间|日期|地点|来源|作者|发布|主题|标题|"
+_NOT_A_NAME = re.compile(rf"{_POST}$|{_ORGAN}$|[会委、，]"
+                         r"|^(?:同志|领导|大家|各位|讲话|报告|发言|致辞)"
+                         r"|^(?:时间|日期|地点|来源|作者|发布|主题|标题|"
                         r"会议|单位|附件|编者|导读|记者|编辑|责任)")
 # Anonymised place before its unit: XX省人大 → 省人大 (the unit still tells the level).
 _ANON_PLACE = re.compile(rf"[XxＸｘ*＊×□]+(?=(?:{_UNITS}))")
@@ -320,7 +325,8 @@ _KIND = (r"(?:关于.{1,30}?)?的?(?:重要|主题|总结|动员|主持|开幕|�
 # News titles of speeches: 习近平在…会议上强调 <headline>.
 _REPORTED = r"(?:强调|指出|表示|要求|提出|宣布|发表).*"
 _KIND_TAIL = re.compile(f"{_KIND}|{_REPORTED}")
-# News titles that open with the speaker: 习近平：<headline>, 习近平主持召开…, 习近平对…作出重要指示.
+# News titles that open with the speaker: 习近平：<headline>, 习近平主持召开…,
+# 习近平对…作出重要指示.
 _NEWS_LEAD = re.compile(r"(?P<who>[^:]{2,30}?)(?::|主持召开|主持|出席|会见|致信|致电|对.+作出)")
 # Notes after a title: （全文）, （摘要）.
 _TITLE_NOTE = re.compile(r"\((?:全文|摘要|节选|要点|提纲|讲话稿|发言稿|定稿|初稿|修改稿)\)$")
@@ -338,7 +344,8 @@ class Heading:
 
 
 def clean_meeting(meeting: str) -> str | None:
-    """The meeting's name without anonymised years (20XX年全县… → 全县…); None if nothing is left."""
+    """The meeting's name without anonymised years (20XX年全县… → 全县…); None if nothing
+    is left."""
     meeting = _ANON_YEAR.sub("", meeting).strip("　 ,，、“”\"")
     if not meeting or is_anonymised(meeting) or len(meeting) > 80:
         return None
@@ -374,9 +381,14 @@ def _heading(head: str, meeting: str) -> Heading:
     return Heading(who, clean_meeting(meeting), date)
 
 
+_LONGEST_HEADING = 160  # longer "titles" are prose; parsing them would cost O(n²) for nothing
+
+
 def parse_heading(line: str) -> Heading:
     """Everything one title or title-block line states (its parts split at ——)."""
     line = normalise(line)
+    if len(line) > _LONGEST_HEADING:
+        return Heading()
     who = meeting = date = None
     lead = _NEWS_LEAD.match(line)
     if lead:
@@ -495,7 +507,8 @@ def _path_facts(source: str) -> tuple[str | None, str | None, str | None]:
 # --------------------------------------------------------------------------- .docx properties
 
 # Authors that Office installs write, not people: 微软用户, Administrator, 雨林木风…
-_NOT_AN_AUTHOR = re.compile(r"用户|微软|中国|公司|电脑|系统|技术|花园|木风|之家|办公|管理员|作者|单位")
+_NOT_AN_AUTHOR = re.compile(
+    r"用户|微软|中国|公司|电脑|系统|技术|花园|木风|之家|办公|管理员|作者|单位")
 
 
 def _property_facts(properties: Mapping[str, str]) -> tuple[str | None, str | None]:

@@ -351,3 +351,16 @@ def test_facet_counts():
     facets = facet_counts([A, B, A.replace(date="2021"), B.replace(speaker=None)])
     assert facets == {"speaker": {"张三": 2, "李四": 1}, "level": {"市": 2, "县": 2},
                       "year": {"2022": 1, "2021": 1}, "meeting": {"全县经济工作会议": 2, "全市大会": 2}}
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("在上的讲话会议市县区省长书记委副同志：——（）()2019年3月5日一九〇XX*某张三李王全国务院总理、， \n")), max_size=120)
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=_TEXT, preamble=st.lists(_TEXT, max_size=3), source=_TEXT)
+def test_extraction_never_fails(title, preamble, source):
+    meta = extract_metadata(title, preamble, source.replace("\n", "") or "a.txt")
+    assert meta.level in (None, "国家", "省", "市", "县", "区", "乡镇")
+    assert meta.date is None or len(meta.date) in (4, 7, 10)
+    for name in ("speaker", "role", "place", "meeting"):
+        assert not is_anonymised(getattr(meta, name))
