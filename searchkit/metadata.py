@@ -69,7 +69,8 @@ class SpeechMetadata:
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
 # Marks that anonymised corpora put in place of names, places and numbers.
-_ANON_MARK = re.compile(r"[XxＸｘ*＊×□]|某")
+# An X that is part of a Latin word (XR, Excel) is not one.
+_ANON_MARK = re.compile(r"(?<![A-Za-z])[XxＸｘ]+(?![A-Za-z])|[*＊×□]|某")
 _DASHES = re.compile(r"[—－-]{2,}|^[—－-]")  # a subtitle separator; a single 一—4 dash is not
 # A greeting or a numbered heading ends the title block; what follows is the speech itself.
 _BODY_START = re.compile(r"^(?:[^，。]{0,12}[:：]$"            # 同志们：
@@ -160,7 +161,7 @@ _MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")  # 直辖
 _LEVEL_WORDS = [  # (pattern, level); the leftmost match in a role decides
     (r"国务院|全国|中央|国家", "国家"),
     (r"特别行政区|自治区|省", "省"),
-    (r"社区|街道|乡|镇", "乡镇"),
+    (r"社区|街道|(?<!城)乡|(?<!城)镇", "乡镇"),  # 城乡建设局, 城镇 are not townships
     (r"自治州|州|盟|地区|市(?!场)", "市"),  # 市场监管局 is a market, not a city
     (r"自治县|县|旗", "县"),
     (r"区", "区"),
@@ -229,7 +230,8 @@ _NAME_THEN_POST = re.compile(rf"(?P<name>[{_HAN}·]{{2,3}}?)(?P<role>(?:常务)?
                              rf"(?:[省市州县区乡镇]长|总理|书记|主席|主任|部长|局长|厅长))")
 # The name may be anonymised (市长王某某, 市长**): the role is still worth keeping.
 _ROLE_THEN_NAME = re.compile(rf"(?P<role>.*{_POST})(?P<name>[{_HAN}·XxＸｘ*＊×□]{{1,4}})")
-_ROLE_ONLY = re.compile(rf".+{_POST}|.*[{_HAN}]{_ORGAN}")
+# A post, or an organ of some level (县统计局, 市发改委): 法治政府 alone is a slogan's end.
+_ROLE_ONLY = re.compile(rf".+{_POST}|(?:[省市州县区乡镇]|国务院|国家|中央).*{_ORGAN}")
 # Words that look like a name by length but are not one.
 _NOT_A_NAME = re.compile(rf"{_POST}$|{_ORGAN}$|[会委、，]"
                          r"|^(?:同志|领导|大家|各位|讲话|报告|发言|致辞)"
@@ -297,7 +299,7 @@ def parse_who(text: str) -> Who | None:
     m = _NAME_THEN_POST.fullmatch(text)
     if m and _valid_name(m["name"], 3):
         return _who(m["name"], m["role"], None)
-    if _ROLE_ONLY.fullmatch(rest):
+    if _ROLE_ONLY.fullmatch(rest) or (place and re.fullmatch(f".*{_ORGAN}", rest)):
         return _who(None, rest, place)
     # A bare name: 2–3 characters (4 only when marked 同志: 欧阳xx), no post, no organ, and a
     # surname unless marked 同志.
@@ -552,8 +554,12 @@ def extract_metadata(title: str, preamble: Sequence[str], source: str,
     author, created_year = _property_facts(properties)
 
     who = from_title.who or from_block.who or Who()
-    if who.speaker is None and from_block.who and from_block.who.speaker:
-        who = Who(from_block.who.speaker, who.role, who.place)  # role in title, name below it
+    below = from_block.who
+    if below and who is not below:  # the title names one half, the title block the other
+        if who.speaker is None and below.speaker:
+            who = Who(below.speaker, who.role, who.place)
+        elif who.role is None and below.role and below.speaker in (None, who.speaker):
+            who = Who(who.speaker, below.role, who.place or below.place)
     meeting = from_title.meeting or from_block.meeting
     # A full date on a date line beats a year that is part of the title or the meeting.
     date = from_block.date or from_title.date or find_date(normalise(title or "")) \

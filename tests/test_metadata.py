@@ -123,6 +123,11 @@ def test_news_titles_of_published_speeches():
     ("海淀区区长钱七在全区大会上的讲话", [], "a.txt", dict(level="区", place="海淀区", role="区长")),
     ("县市场监管局局长赵六在全县会上的讲话", [], "a.txt", dict(level="县")),
     ("XX县统计局在全市经济运行分析调度会上的发言", [], "a.txt", dict(role="县统计局", level="县")),
+    ("张三同志在全县经济工作会议上的讲话", ["县长", "同志们："], "a.txt",
+     dict(speaker="张三", role="县长", level="县")),
+    ("全面推进法治政府在全市大会上的讲话", [], "a.txt", dict(speaker=None, role=None, level="市")),
+    ("奋斗在全市大会上的讲话", [], "a.txt", dict(speaker=None)),  # no surname: not a name
+    ("在全国XR产业大会上的讲话", [], "a.txt", dict(meeting="全国XR产业大会", level="国家")),
     ("坚定项目为王，扩大有效投资", ["同志们：", "近期，省委、市委分别召开了会议。"], "a.txt",
      dict(speaker=None, role=None, level=None, meeting=None, date=None)),
 ])
