@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .errors import CorpusError
-from .metadata import LEVELS, SpeechMetadata, format_date, normalise
+from .metadata import LEVELS, SpeechMetadata, find_date, format_date, normalise
 
 SIDECAR_NAME = "metadata.csv"
 COLUMNS = ("file", "speech", "title", "speaker", "role", "level", "place", "meeting", "date",
@@ -85,8 +85,12 @@ def _decode(data: bytes, name: str) -> str:
 
 
 def parse_date(text: str) -> str | None:
-    """YYYY, YYYY-MM, YYYY-MM-DD (or / . separators) → the canonical form; None if not a date."""
-    m = _DATE.fullmatch(text.strip())
+    """YYYY, YYYY-MM, YYYY-MM-DD (or / . separators, or 2022年7月2日) → the canonical form;
+    None if not a date."""
+    text = normalise(text)
+    if re.fullmatch(r"\d{4}年(?:\d{1,2}月(?:\d{1,2}日)?)?", text):
+        return find_date(text)
+    m = _DATE.fullmatch(text)
     if not m:
         return None
     month = int(m[2]) if m[2] else None
@@ -152,6 +156,12 @@ def _row(columns: list[str], cells: list[str], line: int, name: str) -> SidecarR
     values = {col: _value(col, record[col], where)
               for col in VALUE_COLUMNS if record.get(col)}
     return SidecarRow(line, file, speech_key, values)
+
+
+def sidecar_of(corpus_root: Path) -> Sidecar:
+    """The corpus's metadata.csv, or an empty Sidecar when there is none."""
+    path = Path(corpus_root) / SIDECAR_NAME
+    return load_sidecar(path) if path.is_file() else Sidecar()
 
 
 def load_sidecar(path: Path) -> Sidecar:

@@ -16,7 +16,7 @@ from searchkit.filters import (SPEECHES_DDL, Filter, facet_counts, metadata_from
                                register_functions, speech_row)
 from searchkit.metadata import (CONTRACT_FIELDS, SpeechMetadata, extract_metadata, find_date,
                                 is_anonymised, level_of_role, parse_who)
-from searchkit.sidecar import load_sidecar
+from searchkit.sidecar import load_sidecar, parse_date, sidecar_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -189,6 +189,15 @@ def test_sidecar_overrides(tmp_path):
     assert by_title.speaker == "孙七"
     assert sidecar.apply(base.replace(source="b.txt")) == base.replace(source="b.txt")
     assert sidecar.unknown_files(["a.txt"]) == [] and sidecar.unknown_files([]) == ["a.txt"]
+
+
+def test_sidecar_dates_and_absence(tmp_path):
+    assert [parse_date(d) for d in ("2022", "2022-7", "2022/7/2", "2022.07.02", "2022年7月2日",
+                                    "2022年13月", "22-7-2", "2022-02-30")] == \
+        ["2022", "2022-07", "2022-07-02", "2022-07-02", "2022-07-02", None, None, None]
+    assert sidecar_of(tmp_path).rows == []
+    _write(tmp_path, "file,speaker\na.txt,张三\n")
+    assert len(sidecar_of(tmp_path).rows) == 1
 
 
 def test_sidecar_gb18030_and_chinese_headers(tmp_path):
