@@ -237,6 +237,7 @@ _NOT_A_NAME = re.compile(rf"{_POST}$|{_ORGAN}$|[会委、，]"
                          r"|^(?:同志|领导|大家|各位|讲话|报告|发言|致辞)"
                          r"|^(?:时间|日期|地点|来源|作者|发布|主题|标题|"
                         r"会议|单位|附件|编者|导读|记者|编辑|责任)")
+_SPEAKER_LABEL = re.compile(r"^(?:主讲人|讲话人|发言人|报告人|主讲|讲话|报告)[:：]")
 # Anonymised place before its unit: XX省人大 → 省人大 (the unit still tells the level).
 _ANON_PLACE = re.compile(rf"[XxＸｘ*＊×□]+(?=(?:{_UNITS}))")
 
@@ -286,6 +287,9 @@ def parse_who(text: str) -> Who | None:
     """
     text = _ANON_PLACE.sub("", normalise(text)).strip("　 ,，:：()（）")
     text = re.sub(r"^中共(?!中央)", "", text)  # 中共XX县委书记: the party is already in 县委
+    # Labels and colons between a role and a name: 主讲人：张三, 县委书记：张三.
+    text = _SPEAKER_LABEL.sub("", text)
+    text = re.sub(r"[:：]", "", text)
     had_tongzhi = text.endswith("同志")
     text = text.removesuffix("同志")
     if len(text) < 2 or len(text) > 60 or re.search(r"[，。；！？]", text):
@@ -364,8 +368,10 @@ def _parse_at_meeting(part: str) -> Heading | None:
                 continue
             if not rest or _KIND_TAIL.fullmatch(rest):
                 return _heading(head, meeting)
-            who_after = parse_who(rest)  # 在…会议上国务院总理李克强 (lines joined by PDF damage)
-            if who_after and who_after.role:
+            # 在…会议上国务院总理李克强 (lines joined by PDF damage), 在…上的讲话 张三
+            kind = re.match(_KIND, rest)
+            who_after = parse_who(rest[kind.end():] if kind else rest)
+            if who_after and (who_after.role or kind):
                 return Heading(who_after, clean_meeting(meeting), find_date(head))
         m = _MEETING_THEN_KIND.fullmatch(after)
         if m:
@@ -404,6 +410,10 @@ def parse_heading(line: str) -> Heading:
                 meeting = clean_meeting(rest)  # 主持召开中央外事工作委员会第一次会议
     for part in (p for p in _DASHES.split(line) if p.strip()):
         part = _TITLE_NOTE.sub("", part.strip())
+        dated = re.fullmatch(r"(?P<part>.+?)\((?P<date>[^()]{4,24})\)", part)
+        if dated and find_date(dated["date"]):  # …上的讲话（2023年1月5日）
+            date = date or find_date(dated["date"])
+            part = dated["part"]
         found = _parse_at_meeting(part)
         if found is None:
             # `<who>重要讲话——在…上`: the part before the dash names the speaker.
@@ -423,8 +433,10 @@ def parse_heading(line: str) -> Heading:
     return Heading(who, meeting, date)
 
 
-# A line that is only a date: （2022年7月2日）, 一九九一年三月二十六日, 2022年7月2日于北京.
-_DATE_LINE = re.compile(rf"[(\[]?(?:{_DIGIT_DATE.pattern}|{_CN_DATE.pattern})(?:于.{{1,10}})?[)\]]?"
+# A line that is only a date, perhaps with a place or a note: （2022年7月2日）, 一九九一年三月
+# 二十六日, 2022年7月2日于北京, （2023年1月5日，根据录音整理）.
+_DATE_LINE = re.compile(rf"[(\[]?(?:{_DIGIT_DATE.pattern}|{_CN_DATE.pattern})"
+                        rf"(?:[于在,，、].{{1,20}})?[)\]]?"
                         .replace("(?P<y>", "(?:").replace("(?P<m>", "(?:").replace("(?P<d>", "(?:"))
 
 
@@ -457,7 +469,8 @@ def _read_block(lines: list[str]) -> Heading:
         date, meeting = date or found.date, meeting or found.meeting
         if found.who and found.who.role and not found.who.speaker and who is None:
             pending_role = found.who  # 国务院总理 / 李克强 on two lines
-        elif found.who and found.who.speaker and (found.who.role or found.meeting or after_header):
+        elif found.who and found.who.speaker and (found.who.role or found.meeting or after_header
+                                                  or _SPEAKER_LABEL.match(line)):
             if who is None:
                 w = found.who
                 who = Who(w.speaker, w.role or (pending_role and pending_role.role),
