@@ -168,6 +168,7 @@ def search(
 
 @app.command()
 def similar(
+    ctx: typer.Context,
     text: Annotated[Optional[str], typer.Argument(help="The paragraph; omit it or give - to read standard input.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the paragraph from this file.")] = None,
     k: KOpt = 10,
@@ -178,7 +179,8 @@ def similar(
 ) -> None:
     """Find the passages most like a paragraph you are drafting."""
     if each_paragraph:
-        return _similar_each_paragraph(text, file, k, mode, index_dir, as_json)
+        k_given = ctx.get_parameter_source("k").name != "DEFAULT"
+        return _similar_each_paragraph(text, file, k if k_given else 3, mode, index_dir, as_json)
 
     def work():
         paragraph = _read_paragraph(text, file)
@@ -207,13 +209,9 @@ def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
 
 
 def _similar_each_paragraph(text, file, k, mode, index_dir, as_json) -> None:
-    """`similar --each-paragraph`: one block per paragraph of the draft (drafts.py)."""
-    import click
-
+    """`similar --each-paragraph`: one block per paragraph of the draft (drafts.py); -k
+    defaults to 3 there, what a writer reads beside each paragraph."""
     from . import drafts
-
-    if click.get_current_context().get_parameter_source("k").name == "DEFAULT":
-        k = 3  # side by side with each paragraph, three matches are what a writer reads
 
     def work():
         paragraphs = drafts.read_draft(file) if file is not None else drafts.text_paragraphs(

@@ -31,11 +31,12 @@ def _docx_text(path: Path) -> str:
     import zipfile
 
     from docx import Document  # python-docx: the library Word's own format is read with
+    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise InputError(f"{path.name} is not a readable .docx file ({error}); save it again from Word "
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as error:
+        raise InputError(f"{path.name} is not a readable .docx file ({type(error).__name__}); save it again from Word "
                          "as .docx, or as .txt") from None
     return "\n".join(p.text for p in document.paragraphs)
 

@@ -48,6 +48,7 @@ def serve_forever(settings, sock: socket.socket, host: str, console) -> None:
     from .app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader narrates which build it picked
     if not is_loopback(host):
         console.print(f"[bold yellow]warning:[/] listening on {host}: anyone who can reach this machine "
                       "can read the corpus and start updates; use --host 127.0.0.1 to keep it to this machine")
