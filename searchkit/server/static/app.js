@@ -162,9 +162,9 @@ async function openContext(chunkId, query) {
     $("context-title").textContent = data.title;
     $("context-source").replaceChildren(`第 ${data.index_in_speech} / ${data.passages_in_speech} 段 · 原文：`,
       ...data.sources.map(fileLink));
-    $("context-outline").replaceChildren(...data.outline.map((h) =>
+    $("context-outline").replaceChildren(...(data.outline.length ? data.outline.map((h) =>
       el("button", { type: "button", class: h.current ? "current" : "", style: `padding-left:${(h.level - 1) * 1}em`,
-        onclick: () => openContext(h.chunk_id, query) }, h.title)));
+        onclick: () => openContext(h.chunk_id, query) }, h.title)) : [el("span", { class: "muted" }, "本篇无小标题")]));
     $("context-passages").replaceChildren(
       ...data.before.map((p) => passageSection(p, "neighbour")),
       passageSection(data.passage, "current"),
