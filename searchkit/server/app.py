@@ -182,14 +182,15 @@ def _add_search_routes(api: FastAPI) -> None:
         if k < 1:
             raise InputError(f"k must be at least 1 (got {k})")
         flt = filter_from_params(filter_values(request.query_params.getlist))
-        return _search(api.state.engine, q, k, mode, offset, flt)
+        # JSONResponse directly: the dict is already plain JSON, FastAPI's encoder pass would only cost time
+        return JSONResponse(_search(api.state.engine, q, k, mode, offset, flt))
 
     @api.post("/api/similar", summary="Passages like a paragraph (the CLI's `similar --json`)",
               openapi_extra=_body_schema(SimilarBody))
     async def similar(request: Request):
         body = await _json_body(request, SimilarBody)
         flt = filter_from_params(_body_filters(body))
-        return await run_in_threadpool(_similar, api.state.engine, body.text, body.k, body.mode, flt)
+        return JSONResponse(await run_in_threadpool(_similar, api.state.engine, body.text, body.k, body.mode, flt))
 
     @api.post("/api/similar/paragraphs", summary="Each paragraph of a draft with its best matches",
               openapi_extra={"requestBody": {"required": True, "content": {
@@ -199,7 +200,7 @@ def _add_search_routes(api: FastAPI) -> None:
                       "mode": {"type": "string"}}}}}}})
     async def paragraphs(request: Request):
         paragraphs_, k, mode, flt = await _draft_request(request)
-        return await run_in_threadpool(_review, api.state.engine, paragraphs_, k, mode, flt)
+        return JSONResponse(await run_in_threadpool(_review, api.state.engine, paragraphs_, k, mode, flt))
 
 
 async def _draft_request(request: Request):
