@@ -221,8 +221,9 @@ $("similar-form").addEventListener("submit", async (event) => {
 
 function chooseFile(file) {
   draftFile = file || null;
-  $("draft-file-name").textContent = draftFile ? `已选：${draftFile.name}（比对此文件；清空请刷新）` : "";
+  $("draft-file-name").textContent = draftFile ? `已选：${draftFile.name}（将比对此文件；在上面输入文字则改为比对文字）` : "";
 }
+$("draft").addEventListener("input", () => { if (draftFile) { chooseFile(null); $("draft-file").value = ""; } });
 $("draft-file").addEventListener("change", (e) => chooseFile(e.target.files[0]));
 const drop = $("drop");
 drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
