@@ -5,6 +5,15 @@
 # declared dependencies are unrelated, hence --no-deps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The browser test (tests/test_browser.py) drives Debian's headless Chromium and its driver,
+# with CJK fonts so Chinese renders in the screenshot; installed when missing and possible
+# (root with apt), otherwise that test skips and says why.
+if { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; } \
+    && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "searchkit: installing chromium, chromium-driver and fonts-noto-cjk for the browser test..." >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null) \
+    || echo "searchkit: could not install chromium; the browser test will be skipped" >&2
+fi
 PY=${PYTHON:-python3}
 # A real CJK font for the Chinese PDFs the reader tests write (Debian package, ~17 MB).
 CJK_FONT=/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc

@@ -168,14 +168,20 @@ def search(
 
 @app.command()
 def similar(
+    ctx: typer.Context,
     text: Annotated[Optional[str], typer.Argument(help="The paragraph; omit it or give - to read standard input.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", "-f", help="Read the paragraph from this file.")] = None,
     k: KOpt = 10,
     mode: ModeOpt = "hybrid",
     index_dir: IndexOpt = None,
     as_json: JsonOpt = False,
+    each_paragraph: Annotated[bool, typer.Option("--each-paragraph", help="Review a draft: the best matches of each of its paragraphs (-k defaults to 3; JSON: a list of {paragraph, results}).")] = False,
 ) -> None:
     """Find the passages most like a paragraph you are drafting."""
+    if each_paragraph:
+        k_given = ctx.get_parameter_source("k").name != "DEFAULT"
+        return _similar_each_paragraph(text, file, k if k_given else 3, mode, index_dir, as_json)
+
     def work():
         paragraph = _read_paragraph(text, file)
         return _searcher(index_dir).similar(paragraph, k=k, mode=mode)
@@ -203,6 +209,29 @@ def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
             raise InputError("no paragraph given; pass it as an argument, with --file, or on standard input")
         return sys.stdin.read()
     return text
+
+
+def _similar_each_paragraph(text, file, k, mode, index_dir, as_json) -> None:
+    """`similar --each-paragraph`: one block per paragraph of the draft (drafts.py); -k
+    defaults to 3 there, what a writer reads beside each paragraph."""
+    from . import drafts
+
+    def work():
+        paragraphs = drafts.read_draft(file) if file is not None else drafts.text_paragraphs(
+            _read_paragraph(text, None), "the text")
+        return drafts.review(_searcher(index_dir), paragraphs, k=k, mode=mode)
+
+    reviewed = _run(work)
+    if as_json:
+        print(json.dumps(drafts.review_to_dicts(reviewed), ensure_ascii=False, indent=2))
+        return
+    out = _console()
+    for number, (paragraph, response) in enumerate(reviewed, 1):
+        shown = paragraph if len(paragraph) <= 80 else paragraph[:80] + "…"
+        out.rule(f"¶{number}", align="left")
+        out.print(f"[bold]{_escape(shown)}[/]")
+        out.print()
+        _print_response(response, False)
 
 
 def _print_response(response, as_json: bool) -> None:
@@ -233,6 +262,29 @@ def _print_response(response, as_json: bool) -> None:
         out.print("    " + to_rich_markup(make_snippet(c.text, response.terms)))
         out.print()
     out.print(f"[dim]{len(response.hits)} passages · {response.mode} · {response.took_ms:.0f} ms[/]")
+
+
+# -- serve ---------------------------------------------------------------------------------------
+
+@app.command()
+def serve(
+    index_dir: IndexOpt = None,
+    corpus: CorpusOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but loopback lets other machines read the corpus.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the search page and the HTTP API (http://127.0.0.1:8000 by default)."""
+    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    sock = _run(lambda: _listen(host, port))
+    from .server.run import serve_forever
+
+    _run(lambda: serve_forever(settings, sock, host, _console(stderr=True, soft_wrap=True)))
+
+
+def _listen(host: str, port: int):
+    from .server.run import listen
+
+    return listen(host, port)
 
 
 # -- status / chunks -----------------------------------------------------------------------------
