@@ -11,34 +11,16 @@ from pathlib import Path
 
 from .errors import InputError
 
-# Formats a draft may come in. When `searchkit.readers` lands, `_draft_text` becomes
-# `return read_document(path).text()` and this list becomes the readers' formats.
-DRAFT_SUFFIXES = (".txt", ".docx")
 MAX_PARAGRAPHS = 300  # a draft is reviewed paragraph by paragraph: bound the work one request asks for
 MAX_DRAFT_CHARS = 200_000  # about a 100-page draft; the request body limit is above this
 
 
 def _draft_text(path: Path) -> str:
-    """The text of a draft file, one paragraph a line for formats that know paragraphs."""
-    if path.suffix.lower() == ".docx":
-        return _docx_text(path)
-    from .documents import read_text
+    """The text of a draft in any format the corpus may hold (searchkit.readers), one
+    paragraph a line for formats that know paragraphs."""
+    from .readers import read_document
 
-    return read_text(path)
-
-
-def _docx_text(path: Path) -> str:
-    import zipfile
-
-    from docx import Document  # python-docx: the library Word's own format is read with
-    from docx.opc.exceptions import PackageNotFoundError
-
-    try:
-        document = Document(str(path))
-    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as error:
-        raise InputError(f"{path.name} is not a readable .docx file ({type(error).__name__}); save it again from Word "
-                         "as .docx, or as .txt") from None
-    return "\n".join(p.text for p in document.paragraphs)
+    return read_document(path).text()
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -50,15 +32,21 @@ def split_paragraphs(text: str) -> list[str]:
     return [p for p in reflow(clean_lines(text)) if p.strip()]
 
 
+def _draft_suffixes() -> tuple[str, ...]:
+    from .readers import SUPPORTED_SUFFIXES
+
+    return tuple(sorted(SUPPORTED_SUFFIXES))
+
+
 def read_draft(path: Path) -> list[str]:
     """The paragraphs of a draft file; InputError (one line) if it cannot be used."""
     path = Path(path)
     if path.is_dir():
-        raise InputError(f"{path} is a folder; give a draft file (.txt or .docx)")
+        raise InputError(f"{path} is a folder; give a draft file (.txt, .docx, .pdf, .html or .md)")
     if not path.exists():
         raise InputError(f"file {path} does not exist; check the path given to --file")
-    if path.suffix.lower() not in DRAFT_SUFFIXES:
-        raise InputError(f"{path.name}: drafts can be {', '.join(DRAFT_SUFFIXES)} files; "
+    if path.suffix.lower() not in _draft_suffixes():
+        raise InputError(f"{path.name}: drafts can be {', '.join(_draft_suffixes())} files; "
                          "save it in one of those formats")
     from .errors import CorpusError
 
@@ -72,8 +60,8 @@ def read_draft(path: Path) -> list[str]:
 def draft_from_bytes(filename: str, data: bytes) -> list[str]:
     """The paragraphs of an uploaded draft (the server receives bytes, the readers read paths)."""
     suffix = Path(filename or "").suffix.lower()
-    if suffix not in DRAFT_SUFFIXES:
-        raise InputError(f"{filename or 'the uploaded file'}: drafts can be {', '.join(DRAFT_SUFFIXES)} "
+    if suffix not in _draft_suffixes():
+        raise InputError(f"{filename or 'the uploaded file'}: drafts can be {', '.join(_draft_suffixes())} "
                          "files; save it in one of those formats")
     with tempfile.TemporaryDirectory(prefix="searchkit-draft-") as tmp:
         path = Path(tmp) / f"draft{suffix}"
