@@ -204,7 +204,7 @@ def test_paragraphs_of_an_uploaded_docx_and_a_gb18030_txt(client):
 
 @pytest.mark.parametrize("files, data, expected", [
     ({"file": ("draft.xlsx", b"PK")}, {}, "drafts can be .docx, .htm, .html, .markdown, .md, .pdf, .shtml, .txt, .xhtml"),
-    ({"file": ("draft.docx", b"not a zip")}, {}, "not a readable .docx"),
+    ({"file": ("draft.docx", b"not a zip")}, {}, "could not be read as a .docx file"),
     ({"file": ("draft.txt", b"   \n\n")}, {}, "has no text"),
     ({"file": ("draft.txt", bytes(range(256)) * 40)}, {}, "not a readable text file"),
     ({"other": ("draft.txt", b"x")}, {}, "no file in the form"),
