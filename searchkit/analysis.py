@@ -47,7 +47,13 @@ def user_dict_hash() -> str:
 def analyzer_settings() -> dict:
     """What the manifest records: an index cut with other settings must be rebuilt."""
     return {"tokenizer": "jieba", "jieba_version": _jieba_version(), "hmm": HMM,
-            "user_dict_sha256": user_dict_hash(), "analysis_version": 3}
+            "user_dict_sha256": user_dict_hash(), "analysis_version": 3, "bigrams": bigram_settings()}
+
+
+def bigram_settings() -> dict:
+    from .bigram_index import settings
+
+    return settings()
 
 
 def _jieba_version() -> str:

@@ -9,7 +9,6 @@ document level come from ir-measures.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from .config import Settings
 from .errors import InputError
+from .evaluation import percentiles
 
 FOLD_DEPTH = 100  # passages read per query to find the top documents
 
@@ -159,15 +159,8 @@ def evaluate_beir(settings: Settings, folder: Path | str, modes: Iterable[str], 
                 if progress:
                     progress(1)
             scores[mode] = score_runs(runs, benchmark.qrels, k)
-            latency[mode] = _percentiles(took)
+            latency[mode] = percentiles(took)
     finally:
         if own:
             searcher.close()
     return BeirReport(Path(folder), Path(settings.index_dir), k, modes, len(benchmark.queries), scores, latency)
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    cuts = statistics.quantiles(values, n=10, method="inclusive") if len(values) > 1 else [values[0]] * 9
-    return {"p50": round(statistics.median(values), 1), "p90": round(cuts[8], 1)}

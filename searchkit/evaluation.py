@@ -19,6 +19,7 @@ come from ir-measures, fed by a thin adapter (`score_judgements`):
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -240,6 +241,7 @@ class EvalReport:
     queries: list[JudgedQuery]
     scores: dict[str, dict[str, Scores]]  # mode -> query id -> scores
     seconds: dict[str, float] = field(default_factory=dict)  # mode -> wall time
+    latency_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # mode -> warm p50/p90 per query
 
     @property
     def kinds(self) -> list[str]:
@@ -286,6 +288,7 @@ class EvalReport:
                     "overall": self.mean(mode).to_dict(self.k),
                     "by_kind": {kind: self.mean(mode, kind).to_dict(self.k) for kind in self.kinds},
                     "seconds": round(self.seconds.get(mode, 0.0), 3),
+                    "latency_ms": self.latency_ms.get(mode, {}),
                 }
                 for mode in self.modes
             },
@@ -313,19 +316,37 @@ def evaluate(settings: Settings, qrels_path: Path | str = DEFAULT_QRELS, modes: 
         searcher = Searcher(settings)
     scores: dict[str, dict[str, Scores]] = {}
     seconds: dict[str, float] = {}
+    latency: dict[str, dict[str, float]] = {}
     try:
         for mode in modes:
+            if queries:  # warm: the first query of a mode loads its side; not timed per query
+                _ask(searcher, queries[0], mode, k, qrels_path)
             started = time.perf_counter()
-            items = {}
+            items, took = {}, []
             for q in queries:
+                asked = time.perf_counter()
                 texts = [hit.chunk.text for hit in _ask(searcher, q, mode, k, qrels_path)]
+                took.append((time.perf_counter() - asked) * 1000)
                 items[q.id] = (judge(texts, q.relevant, k), q.grades)
             scores[mode] = score_judgements(items, k)
             seconds[mode] = time.perf_counter() - started
+            latency[mode] = percentiles(took)
     finally:
         if own:
             searcher.close()
-    return EvalReport(Path(qrels_path), Path(settings.index_dir), k, modes, queries, scores, seconds)
+    return EvalReport(Path(qrels_path), Path(settings.index_dir), k, modes, queries, scores, seconds, latency)
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """p50 and p90 of per-query times in ms (nearest rank)."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+
+    def at(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, max(0, math.ceil(p * len(ordered)) - 1))], 1)
+
+    return {"p50": at(0.5), "p90": at(0.9)}
 
 
 def _ask(searcher, q: JudgedQuery, mode: str, k: int, qrels_path):
@@ -366,7 +387,9 @@ def print_report(report: EvalReport, console, per_query: bool = False, limit: in
             table.add_row(label if i == 0 else "", str(n) if i == 0 else "", mode, *cells,
                           end_section=i == len(report.modes) - 1 and s < len(scopes) - 1)
     console.print(table)
-    console.print("[dim]" + " · ".join(f"{m} {report.seconds.get(m, 0.0):.1f} s" for m in report.modes) + "[/]")
+    console.print("[dim]" + " · ".join(
+        f"{m} {report.seconds.get(m, 0.0):.1f} s (warm p50 {report.latency_ms.get(m, {}).get('p50', 0):.0f} ms, "
+        f"p90 {report.latency_ms.get(m, {}).get('p90', 0):.0f} ms)" for m in report.modes) + "[/]")
     if not per_query:
         return
     ref = report.reference_mode

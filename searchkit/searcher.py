@@ -17,6 +17,7 @@ from pathlib import Path
 from . import analysis, fusion, store
 from .config import Settings
 from .errors import InputError
+from .bigram_index import BigramIndex, passage_text
 from .keyword_index import KeywordIndex, KeywordWeights
 from .models import Hit
 from .query import ParsedQuery, parse_query, require_text
@@ -28,22 +29,45 @@ SIMILAR_MAX_CHARS = 510  # m3e-small reads 512 tokens, about one per Han charact
 
 @dataclass(frozen=True)
 class RankingSettings:
+    """Query-time ranking. Every number here was chosen on two judged sets at once (the bundled
+    dev queries and a real policy-QA benchmark; README › Relevance) and is a general rule."""
+
     depth: int = 100  # candidates taken from each side before fusion
-    # Hybrid = convex combination of normalised scores (fusion.convex_combination); the
-    # keyword side's share depends on what the user typed: key words and pasted paragraphs
-    # share their words with the passages they want, questions in one's own words rarely do.
-    fusion: str = "convex"  # or "rrf"
-    keyword_weight: float = 0.6  # key words, quoted phrases, pasted paragraphs
-    # A paraphrase (typed as a sentence, and no longer piece of it occurs verbatim in the
-    # corpus) shares only incidental words with what it looks for: they mislead, so the
-    # vector side ranks alone. Measured: 0.1 -> 0.424, 0.05 -> 0.425, 0 -> 0.450 on the dev
-    # set's paraphrase queries, other kinds unchanged.
-    paraphrase_keyword_weight: float = 0.0
-    verbatim_min_chars: int = 5  # pieces at least this long are checked for a verbatim match
+    # Hybrid = convex combination of normalised scores (fusion.convex_combination).
+    fusion: str = "convex"  # or "rrf" (see FUSIONS)
+    keyword_weight: float = 0.6  # the keyword side's share for key words and pasted paragraphs
+    # The vector side is scaled from `vector_window` below its best cosine (floored at 0), not
+    # from the list's lowest candidate: m3e-small's cosines crowd into a narrow band, and
+    # stretching the list's own spread to [0, 1] let the 100th candidate look as good as the
+    # keyword side's best. Measured 0.1-0.3 on both sets; 0.15 is the middle.
+    vector_window: float = 0.15
+    # A question typed as a sentence is answered by the keyword side only as far as its words
+    # are found together: `coverage` = the idf-weighted share of the question's bigrams that
+    # the best keyword passage holds. A paraphrase (单位花钱要节约一点) shares a few
+    # incidental words (coverage 0.0-0.4), a citizen's question about a policy most of them
+    # (0.4-0.9). Below `coverage_low` the vector side ranks alone; the keyword share rises
+    # to `keyword_weight` at `coverage_full`.
+    coverage_low: float = 0.3
+    coverage_full: float = 0.4
+    # Key words and paragraphs rank by both keyword indexes (Whoosh words + bigram BM25),
+    # each scaled by its own best score; this is the bigram index's share.
+    bigram_share: float = 0.5
     rrf_k: float = 60.0
     fold_threshold: float = 0.85  # bigram Jaccard above which two passages count as one
+    own_passage_containment: float = 0.8  # `similar` leaves out a passage this much inside the paragraph
     paragraph_terms: int = 48  # key words taken from a pasted paragraph for the keyword side
+    paragraph_extra_depth: int = 5  # room for the pasted paragraph's own passage and its copies
+    # Candidates read beyond k to fill k hits after folding near-duplicates.
+    fold_reserve_factor: int = 3
+    fold_reserve_min: int = 20
     keyword: KeywordWeights = field(default_factory=KeywordWeights)
+
+    def __post_init__(self):
+        if self.fusion not in FUSIONS:
+            raise InputError(f"unknown fusion {self.fusion!r}; use one of: {', '.join(FUSIONS)}")
+
+
+FUSIONS = ("convex", "rrf")
 
 
 @dataclass
@@ -96,6 +120,7 @@ class Searcher:
         self._vectors = None
         self._vectors_lock = threading.Lock()
         self._meta: store.MetaStore | None = None
+        self._bigrams: BigramIndex | None = None
 
     # -- opening ---------------------------------------------------------------------------
     @property
@@ -151,26 +176,23 @@ class Searcher:
             self._meta.close()
             self._meta = None
 
+    @property
+    def bigrams(self) -> BigramIndex:
+        if self._bigrams is None:
+            self._bigrams = BigramIndex(self.generation.path / store.BIGRAMS_DIR)
+        return self._bigrams
+
     # -- queries ---------------------------------------------------------------------------
     def search(self, query: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
         started = time.perf_counter()
         k, notices = validate(mode, k)
-        r = self.ranking
         parsed = parse_query(query)
         depth = max(self.ranking.depth, k)
-        weight = r.keyword_weight
-
-        def keyword_side():
-            nonlocal weight
-            if self._is_paraphrase(parsed, mode):
-                weight = r.paraphrase_keyword_weight
-                if weight == 0:  # the vector side ranks alone: no need to score keywords at all
-                    return []
-            return self.keyword.search(parsed, depth)
-
-        lists = self._run_sides(mode, keyword_side, lambda: self._vector_search(parsed.semantic_text, depth))
+        lists = self._run_sides(mode, lambda: self._keyword_search(parsed, depth),
+                                lambda: self._vector_search(parsed.semantic_text, depth))
         if parsed.phrases and "vector" in lists:  # a quoted phrase is a hard requirement in every mode
             lists["vector"] = self._require_phrases(lists["vector"], parsed)
+        weight = self._keyword_share(parsed, lists.get("keyword", [])) if mode == "hybrid" else 0.0
         hits = self._finish(lists, mode, k, weight)
         terms = tuple(dict.fromkeys(parsed.phrases + tuple(
             w for t in parsed.terms for w, _, _ in analysis.words(t) if w not in analysis.QUERY_STOPWORDS)))
@@ -183,25 +205,65 @@ class Searcher:
         if len(text) > SIMILAR_MAX_CHARS and mode != "keyword":
             notices.append(f"the paragraph has {len(text)} characters; the model reads the first "
                            f"{SIMILAR_MAX_CHARS}, the keyword side reads all of it")
-        depth = max(self.ranking.depth, k) + 5  # room for the passage itself and its copies
-        key_terms: list[tuple[str, float]] = []
+        depth = max(self.ranking.depth, k) + self.ranking.paragraph_extra_depth
+        key_terms = self._paragraph_terms(text) if mode != "vector" else []
 
         def keyword_side():
-            key_terms.extend(self._paragraph_terms(text))
-            return self.keyword.search_weighted_terms(key_terms, depth)
+            return self._both_keyword_lists(self.keyword.search_weighted_terms(key_terms, depth),
+                                            self.bigrams.search(text, depth), depth)
 
         lists = self._run_sides(mode, keyword_side, lambda: self._vector_search(text[:SIMILAR_MAX_CHARS], depth))
         own = _bigram_set(text)
-        hits = self._finish(lists, mode, k, self.ranking.keyword_weight, exclude=lambda hit_text: _containment(own, _bigram_set(hit_text)) >= 0.8)
+        limit = self.ranking.own_passage_containment
+        hits = self._finish(lists, mode, k, self.ranking.keyword_weight,
+                            exclude=lambda hit_text: _containment(own, _bigram_set(hit_text)) >= limit)
         return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, hits, notices,
                               tuple(t for t, _ in key_terms[:8]))
 
     # -- internals -------------------------------------------------------------------------
+    def _keyword_search(self, parsed: ParsedQuery, depth: int) -> list[tuple[int, float]]:
+        """A sentence ranks by bigram BM25 alone (jieba may cut its words unlike the passage's,
+        and Whoosh's cost grows with its length); key words by both keyword indexes."""
+        if parsed.is_sentence:
+            return self.bigrams.search(parsed.semantic_text, depth)
+        found = self.keyword.search(parsed, depth)
+        grams = self.bigrams.search(parsed.semantic_text, depth)
+        if parsed.phrases:
+            grams = self._require_phrases(grams, parsed)
+        return self._both_keyword_lists(found, grams, depth)
+
+    def _both_keyword_lists(self, words, grams, depth: int) -> list[tuple[int, float]]:
+        share = self.ranking.bigram_share
+        fused = fusion.convex_combination({"words": words, "bigrams": grams},
+                                          {"words": 1.0 - share, "bigrams": share},
+                                          lower_bounds={"words": 0.0, "bigrams": 0.0})
+        return [(item.doc_id, item.score) for item in fused[:depth]]
+
+    def _keyword_share(self, parsed: ParsedQuery, keyword_hits) -> float:
+        """The keyword side's weight in hybrid fusion (see RankingSettings.coverage_low)."""
+        r = self.ranking
+        if not parsed.is_sentence:
+            return r.keyword_weight
+        coverage = self._coverage(parsed.semantic_text, keyword_hits[:1])
+        ramp = (coverage - r.coverage_low) / (r.coverage_full - r.coverage_low)
+        return r.keyword_weight * min(1.0, max(0.0, ramp))
+
+    def _coverage(self, text: str, hits) -> float:
+        from .bigram_index import tokens
+
+        idf = self.bigrams.idf(dict.fromkeys(tokens(text)))
+        total = sum(idf.values())
+        if not hits or total <= 0:
+            return 0.0
+        chunk = self.meta.chunks([hits[0][0]]).get(hits[0][0])
+        held = set(tokens(passage_text(chunk))) if chunk else set()
+        return sum(v for gram, v in idf.items() if gram in held) / total
+
     def _run_sides(self, mode: str, keyword_side, vector_side) -> dict:
         """Run the sides a mode needs. For a fresh process the first query is mostly
         loading (Whoosh, FAISS, the ONNX encoder), so in hybrid mode the loads overlap:
-        FAISS and the encoder load in threads while Whoosh searches (onnxruntime and FAISS
-        release the GIL while they work)."""
+        FAISS and the encoder load in threads while the keyword side searches (onnxruntime
+        and FAISS release the GIL while they work)."""
         self.generation  # open (and verify) once, before any thread touches it
         if mode == "keyword":
             return {"keyword": keyword_side()}
@@ -218,12 +280,6 @@ class Searcher:
     def _vector_search(self, text: str, depth: int) -> list[tuple[int, float]]:
         vector = self.embedder.encode([text])[0]
         return self.vectors.search_passages(vector, depth)
-
-    def _is_paraphrase(self, parsed: ParsedQuery, mode: str) -> bool:
-        if mode != "hybrid" or not parsed.is_sentence:
-            return False
-        pieces = [t for t in parsed.terms if len(t) >= self.ranking.verbatim_min_chars]
-        return not any(self.keyword.contains_exact(t) for t in pieces)
 
     def _require_phrases(self, ranked, parsed: ParsedQuery):
         chunks = self.meta.chunks([d for d, _ in ranked])
@@ -246,16 +302,17 @@ class Searcher:
         if mode == "hybrid":
             weights = {"keyword": keyword_weight, "vector": 1.0 - keyword_weight}
             if r.fusion == "convex":
-                # BM25 has a true zero; cosine does not, so the vector list is scaled from
-                # its own lowest candidate.
-                fused = fusion.convex_combination(lists, weights, lower_bounds={"keyword": 0.0, "vector": None})
+                # BM25 has a true zero; cosine does not (see RankingSettings.vector_window).
+                top = max((s for _, s in lists["vector"]), default=0.0)
+                fused = fusion.convex_combination(lists, weights, lower_bounds={
+                    "keyword": 0.0, "vector": top - r.vector_window})
             else:
                 fused = fusion.reciprocal_rank_fusion(lists, k=r.rrf_k, weights=weights)
         else:
             fused = fusion.reciprocal_rank_fusion({mode: lists[mode]}, k=0)
             for item in fused:  # single mode: keep the side's own score
                 item.score = item.scores[mode]
-        candidates = fused[: max(k * 3, k + 20)]
+        candidates = fused[: max(k * r.fold_reserve_factor, k + r.fold_reserve_min)]
         chunks = self.meta.chunks([f.doc_id for f in candidates])
         keys = self.meta.file_keys_of_chunks([f.doc_id for f in candidates]) if candidates else {}
         sources = self.meta.sources_by_file_key() if candidates else {}

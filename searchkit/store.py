@@ -45,6 +45,7 @@ MANIFEST = "manifest.json"
 KEYWORD_DIR = "keyword"
 VECTORS = "vectors.faiss"
 META = "meta.sqlite"
+BIGRAMS_DIR = "bigrams"  # the keyword side's bigram BM25 matrix (bigram_index.py)
 LEXICON = "lexicon.sqlite"  # jieba's word table for fast query-time cutting (analysis.LexiconFreq)
 # On load, files up to this size are sha256-checked and larger ones by size: hashing the
 # 10 MB vector file and the 95 MB model on every query would cost more than the query.

@@ -196,8 +196,10 @@ def test_evaluate_end_to_end(built, qrels_file, fake_embedder):
     searcher = CountingSearcher(Searcher(settings, embedder=fake_embedder))
     report = evaluate(settings, qrels_file, modes="all", k=10, searcher=searcher)
     assert isinstance(report, EvalReport)
-    assert len(searcher.calls) == 3 * len(QRELS)
+    # each mode: one untimed warm-up query (the first judged one), then every query once, timed
+    assert len(searcher.calls) == 3 * (len(QRELS) + 1)
     assert [c[0] for c in searcher.calls if c[1] == "要切实保"] == ["similar"] * 3
+    assert all(set(m["latency_ms"]) == {"p50", "p90"} for m in report.to_dict()["modes"].values())
     assert {c[2] for c in searcher.calls} == {"hybrid", "keyword", "vector"}
 
     data = report.to_dict(per_query=True)
