@@ -131,14 +131,23 @@ def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder, monke
     assert texts(settings, "招商引资")
 
 
-def test_paraphrase_routing_uses_verbatim_check(built):
+def test_a_question_the_passage_words_answer_gets_keyword_weight(built, fake_embedder):
+    # Most of the question's bigrams stand in b.txt's 农民工工资 sentence: the keyword side counts.
     settings, _ = built
-    searcher = Searcher(settings)
-    from searchkit.query import parse_query
+    searcher = Searcher(settings, embedder=fake_embedder)
+    hybrid = searcher.search("怎样按时足额发放农民工工资？", mode="hybrid").hits
+    assert "按时足额发放农民工工资" in hybrid[0].chunk.text
+    assert hybrid[0].keyword_rank == 1 and hybrid[0].score > 1 - searcher.ranking.keyword_weight
 
-    assert searcher._is_paraphrase(parse_query("企业办事怎么才能更方便一些"), "hybrid")
-    assert not searcher._is_paraphrase(parse_query("按时足额发放农民工工资"), "hybrid")  # verbatim in b.txt
-    assert not searcher._is_paraphrase(parse_query("招商引资 措施"), "hybrid")
+
+def test_a_paraphrase_sharing_no_words_is_ranked_by_the_vector_side_alone(built, fake_embedder):
+    # Almost none of its bigrams are in the corpus: coverage below coverage_low, keyword weight 0.
+    settings, _ = built
+    searcher = Searcher(settings, embedder=fake_embedder)
+    query = "老百姓看病贵的难题应当如何缓解呢"
+    hybrid = [h.chunk.chunk_id for h in searcher.search(query, mode="hybrid").hits]
+    vector = [h.chunk.chunk_id for h in searcher.search(query, mode="vector").hits]
+    assert hybrid == vector
 
 
 def test_embedding_failure_leaves_the_index_as_it_was(built, fake_embedder):
