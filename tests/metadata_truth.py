@@ -98,11 +98,12 @@ WIKISOURCE = {
 
 
 def speech_metadata(speech, properties=None):
-    """Extract as the tests do until documents.py hands over a title block: the title and the
-    first 1–3 paragraphs as the preamble."""
+    """Extract as the indexer will: the title, the title block's other lines (speech.preamble:
+    subtitle, date and speaker lines) and the first 1–3 paragraphs."""
     from searchkit.metadata import extract_metadata
 
-    return extract_metadata(speech.title, speech.paragraphs[:3], speech.source, properties or {})
+    preamble = tuple(getattr(speech, "preamble", ())) + tuple(speech.paragraphs[:3])
+    return extract_metadata(speech.title, preamble, speech.source, properties or {})
 
 # ../shared/real-docs/html/ (12371.cn pages): file → (speaker, meeting) from the page's <title>
 # without the site name. A visit (在湖北考察时强调) or a headline is no meeting.
