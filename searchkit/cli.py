@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from .config import LEAN_ABOVE, Settings
-from .errors import SearchkitError
+from .errors import INTERRUPTED_EXIT_CODE, UNEXPECTED_EXIT_CODE, SearchkitError
 
 app = typer.Typer(
     help="Hybrid keyword + semantic search over Chinese speeches and reports.",
@@ -36,8 +36,10 @@ def _console(stderr: bool = False, soft_wrap: bool = False):
 
 
 def _fail(message: str, code: int = 1) -> None:
-    # soft_wrap: one line however long, so scripts can grep it
-    _console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {_escape(message)}")
+    # soft_wrap: one line however long, so scripts can grep it; a line break inside the
+    # message (a file name can hold one) is shown escaped, so the error stays one line.
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    _console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {_escape(one_line)}")
     raise typer.Exit(code)
 
 
@@ -55,13 +57,14 @@ def _run(fn):
         _fail(str(error), error.exit_code)
     except KeyboardInterrupt:
         _console(stderr=True).print("interrupted")
-        raise typer.Exit(130)
+        raise typer.Exit(INTERRUPTED_EXIT_CODE)
     except typer.Exit:
         raise
-    except Exception as error:  # a bug: still one line, with a way to see the details
+    except Exception as error:  # a bug: still one line, its own exit code, a way to see the details
         if os.environ.get("SEARCHKIT_DEBUG"):
             raise
-        _fail(f"unexpected {type(error).__name__}: {error} (set SEARCHKIT_DEBUG=1 for the traceback and please report it)")
+        _fail(f"unexpected {type(error).__name__}: {error} (a bug in searchkit; run again with SEARCHKIT_DEBUG=1 "
+              "for the traceback and please report it)", UNEXPECTED_EXIT_CODE)
 
 
 # -- index ---------------------------------------------------------------------------------------
@@ -75,7 +78,7 @@ def index(
     as_json: JsonOpt = False,
 ) -> None:
     """Build the index, or bring it up to date after files were added, changed or removed."""
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    settings = _run(lambda: Settings.from_env(corpus_dir=corpus, index_dir=index_dir))
 
     def work():
         from .indexer import build_index
@@ -184,17 +187,20 @@ def similar(
 
 
 def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
-    from .errors import InputError
+    from .errors import CorpusError, InputError
 
     if file is not None:
-        try:
-            from .documents import read_text
+        # A file named on the command line is input, not corpus: its problems are exit 2.
+        if not file.exists():
+            raise InputError(f"file {file} does not exist; check the path given to --file")
+        if file.is_dir():
+            raise InputError(f"{file} is a folder; give a text file to --file")
+        from .documents import read_text
 
+        try:
             return read_text(file)
-        except FileNotFoundError:
-            raise InputError(f"file {file} does not exist; check the path given to --file") from None
-        except IsADirectoryError:
-            raise InputError(f"{file} is a folder; give a text file to --file") from None
+        except CorpusError as error:
+            raise InputError(str(error)) from None
     if text is None or text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise InputError("no paragraph given; pass it as an argument, with --file, or on standard input")
@@ -244,7 +250,7 @@ def status(
     """What is indexed, and whether the corpus has changed since."""
     from .status import index_status
 
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    settings = _run(lambda: Settings.from_env(corpus_dir=corpus, index_dir=index_dir))
     info = _run(lambda: index_status(settings, verify=verify))
     if as_json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
@@ -356,6 +362,3 @@ def eval_(
 
     print_report(report, _console(), per_query=per_query)
 
-
-def main() -> None:  # pragma: no cover
-    app()

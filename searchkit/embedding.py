@@ -13,7 +13,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import SearchkitError
+from .errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 BUNDLED_MODELS = {"m3e-small": ("embedding", "m3e-small")}
 
 
-class ModelNotFoundError(SearchkitError):
+class ModelNotFoundError(ModelError):
     pass
 
 

@@ -22,7 +22,7 @@ from . import analysis, chunking, store
 from .config import Settings, require_precision
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder, resolve_model_path
-from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
+from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
 from .store import expected_blocks
@@ -78,7 +78,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
                 embedder = _faster_embedder(settings, previous, work_dir) or embedder
             _update(settings, embedder, files, previous, report, progress, strict, donor)
         except OSError as error:
-            raise SearchkitError(store.describe_os_error(error, index_dir)) from error
+            raise store.write_error(error, index_dir) from error
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         report.removed_stale += store.remove_stale(index_dir)
@@ -94,12 +94,9 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, re
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
         store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None, settings.precision), index_dir)
-    except IndexMismatchError as error:
-        block = str(error).split("other ")[1].split(" settings")[0] if "other " in str(error) else "index"
-        return None, f"the {block} settings changed"
-    except IndexCorruptError as error:
-        return None, str(error).split(";")[0]
-    except SearchkitError:  # no index yet
+    except (IndexMismatchError, IndexCorruptError) as error:
+        return None, error.rebuild_reason
+    except IndexMissingError:
         return None, "no index yet"
     return generation, ""
 

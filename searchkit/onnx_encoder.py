@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .embedding import l2_normalize, token_budget_batches
-from .errors import SearchkitError
+from .errors import ModelError
 
 ONNX_FILE = "model.onnx"
 DATA_FILE = "model.onnx.data"  # the weights, stored as ONNX external data
@@ -33,7 +33,7 @@ INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "token_embeddings"
 
 
-class OnnxModelError(SearchkitError):
+class OnnxModelError(ModelError):
     pass
 
 

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from . import __version__
-from .errors import (IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
-                     SearchkitError)
+from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .analysis import analyzer_settings
 from .config import EMBED_TEMPLATE_VERSION, WINDOW_SIZES
 from .models import Chunk
@@ -90,12 +89,15 @@ def write_atomic(path: Path, data: str) -> None:
     fsync_dir(path.parent)
 
 
-def describe_os_error(error: OSError, where: Path) -> str:
+def write_error(error: OSError, where: Path) -> IndexWriteError:
+    """The typed error for an OSError met while writing the index at `where`."""
     if error.errno == errno.ENOSPC:
-        return f"the disk is full while writing the index at {where}; free some space and run `searchkit index` again"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"cannot write the index at {where} (permission denied or read-only); choose another folder with --index"
-    return f"cannot write the index at {where}: {error.strerror or error}; fix that and run `searchkit index` again"
+        reason = f"the disk is full while writing the index at {where}; free some space and run `searchkit index` again"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = f"cannot write the index at {where} (permission denied or read-only); choose another folder with --index"
+    else:
+        reason = f"cannot write the index at {where}: {error.strerror or error}; fix that and run `searchkit index` again"
+    return IndexWriteError(where, error.errno, reason)
 
 
 # -- generations -----------------------------------------------------------------------------
@@ -128,8 +130,7 @@ def current_generation_name(index_dir: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise IndexCorruptError(f"cannot read {Path(index_dir) / CURRENT}: {error.strerror}; "
-                                "run `searchkit index --rebuild`") from error
+        raise IndexCorruptError(index_dir, f"cannot read {Path(index_dir) / CURRENT}: {error.strerror}") from error
     return name or None
 
 
@@ -138,20 +139,16 @@ def open_generation(index_dir: Path, verify: bool = True) -> Generation:
     index_dir = Path(index_dir)
     name = current_generation_name(index_dir)
     if name is None:
-        raise IndexMissingError(f"no index at {index_dir}; run `searchkit index` to build it")
+        raise IndexMissingError(index_dir)
     path = index_dir / name
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise IndexCorruptError(f"the index at {index_dir} is damaged ({name}/{MANIFEST} is missing); "
-                                "run `searchkit index --rebuild`") from error
+        raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is missing)") from error
     except (OSError, ValueError) as error:
-        raise IndexCorruptError(f"the index at {index_dir} is damaged ({name}/{MANIFEST} is unreadable); "
-                                "run `searchkit index --rebuild`") from error
+        raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is unreadable)") from error
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"the index at {index_dir} has format {manifest.get('format_version')}, this searchkit reads "
-            f"format {FORMAT_VERSION}; run `searchkit index --rebuild`")
+        raise IndexMismatchError(index_dir, "format", "format_version", manifest.get("format_version"), FORMAT_VERSION)
     generation = Generation(path, manifest)
     if verify:
         verify_files(generation, index_dir)
@@ -165,12 +162,10 @@ def verify_files(generation: Generation, index_dir: Path, full: bool | None = No
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            raise IndexCorruptError(f"the index at {index_dir} is damaged ({rel} is missing); "
-                                    "run `searchkit index --rebuild`") from None
+            raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({rel} is missing)") from None
         hash_it = size <= FULL_HASH_LIMIT if full is None else full
         if size != info["size"] or (hash_it and sha256_file(path) != info["sha256"]):
-            raise IndexCorruptError(f"the index at {index_dir} is damaged ({rel} was truncated or altered); "
-                                    "run `searchkit index --rebuild`")
+            raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({rel} was truncated or altered)")
 
 
 # Manifest keys added after format 1: an index without one was built with this value.
@@ -181,18 +176,9 @@ def check_compatible(manifest: dict, expected: dict, index_dir: Path) -> None:
     """`expected` holds the running configuration's model/analysis/chunking blocks."""
     for block, wanted in expected.items():
         have = {**_MANIFEST_DEFAULTS.get(block, {}), **(manifest.get(block) or {})}
-        if any(have.get(key) != value for key, value in wanted.items()):
-            diff = _first_difference(have or {}, wanted)
-            raise IndexMismatchError(
-                f"the index at {index_dir} was built with other {block} settings ({diff}); "
-                "run `searchkit index` to rebuild it")
-
-
-def _first_difference(have: dict, wanted: dict) -> str:
-    for key in sorted(wanted):
-        if have.get(key) != wanted.get(key):
-            return f"{key}: index has {have.get(key)!r}, configuration has {wanted.get(key)!r}"
-    return "unknown difference"
+        for key in sorted(wanted):
+            if have.get(key) != wanted[key]:
+                raise IndexMismatchError(index_dir, block, key, have.get(key), wanted[key])
 
 
 def expected_blocks(settings, embedder_name: str, dimension: int | None, precision: str | None = None) -> dict:
@@ -328,15 +314,13 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         index_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise SearchkitError(describe_os_error(error, index_dir)) from error
+        raise write_error(error, index_dir) from error
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            raise IndexLockedError(
-                f"the index at {index_dir} is being built by {holder}; wait for it to finish and try again"
-            ) from None
+            raise IndexLockedError(index_dir, holder) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"process {os.getpid()} (since {now_iso()})".encode(), 0)
         yield

@@ -38,11 +38,21 @@ class FakeEmbedder:
         return out / norms
 
 
+class BrokenEmbedder(FakeEmbedder):
+    """Fails like a bug would (a plain RuntimeError), for the CLI's unexpected-error path."""
+
+    name = "fake-broken"
+
+    def encode(self, texts, progress=None):
+        raise RuntimeError("model exploded")
+
+
 def main() -> None:
     from searchkit import embedding
     from searchkit.cli import app
 
     embedding.register_embedder(FakeEmbedder.name, FakeEmbedder)
+    embedding.register_embedder(BrokenEmbedder.name, BrokenEmbedder)
     app(sys.argv[1:], prog_name="searchkit")
 
 

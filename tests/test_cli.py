@@ -3,16 +3,10 @@ import json
 
 import pytest
 
+from conftest import cli_error
 
-RESULT_KEYS = {"rank", "score", "chunk_id", "source", "title", "heading", "text", "keyword_rank", "vector_rank"}
-
-
-def one_line_error(result):
-    out = result.stderr.strip() if result.stderr else result.output.strip()
-    assert result.exit_code != 0
-    assert "Traceback" not in result.output
-    assert len(out.splitlines()) == 1, out
-    return out
+RESULT_KEYS = {"rank", "score", "chunk_id", "source", "title", "heading", "text", "keyword_rank", "vector_rank",
+               "keyword_score", "vector_score", "sources"}
 
 
 def test_index_search_json_shape(run):
@@ -77,26 +71,49 @@ def test_status(run):
     assert data["keyword_plan"] == "full"  # a small index
 
 
-@pytest.mark.parametrize("args", [
-    ["search", ""], ["search", "   "], ["search", "招商", "-k", "0"], ["search", "招商", "-k", "-3"],
-    ["search", "招商", "--mode", "fuzzy"], ["similar", ""], ["similar", "--file", "/nonexistent/x.txt"],
+@pytest.mark.parametrize("args, message", [
+    (["search", ""], "the query is empty"),
+    (["search", "   "], "the query is empty"),
+    (["search", "招商", "-k", "0"], "-k must be at least 1 (got 0)"),
+    (["search", "招商", "-k", "-3"], "-k must be at least 1 (got -3)"),
+    (["search", "招商", "--mode", "fuzzy"], "unknown mode 'fuzzy'; use one of: hybrid, keyword, vector"),
+    (["similar", ""], "the pasted paragraph is empty"),
+    (["similar", "--file", "/nonexistent/x.txt"], "file /nonexistent/x.txt does not exist; check the path given to --file"),
 ])
-def test_bad_arguments_give_one_line(run, args):
+def test_bad_arguments_give_one_line_and_exit_2(run, args, message):
     run("index")
-    one_line_error(run(*args))
+    cli_error(run(*args), 2, message)
 
 
-def test_missing_index_and_corpus(run, settings, tmp_path):
-    out = one_line_error(run("search", "招商引资", "--index", str(tmp_path / "none")))
-    assert "no index" in out and "searchkit index" in out
-    out = one_line_error(run("index", "--corpus", str(tmp_path / "nothing")))
-    assert "does not exist" in out
+def test_missing_index_and_corpus_exit_1(run, settings, tmp_path):
+    cli_error(run("search", "招商引资", "--index", str(tmp_path / "none")), 1,
+              f"no index at {tmp_path / 'none'}; run `searchkit index` to build it")
+    cli_error(run("index", "--corpus", str(tmp_path / "nothing")), 1,
+              f"corpus folder {tmp_path / 'nothing'} does not exist; create it or pass --corpus DIR")
 
 
-def test_huge_k_is_capped(run):
+def test_a_bug_has_its_own_exit_code_and_points_at_searchkit_debug(run, monkeypatch):
+    # The "fake-broken" embedder (conftest) fails the way a bug would: a plain RuntimeError.
+    cli_error(run("index", env={"SEARCHKIT_MODEL": "fake-broken"}), 3,
+              "unexpected RuntimeError: model exploded", "SEARCHKIT_DEBUG=1")
+    debug = run("index", env={"SEARCHKIT_MODEL": "fake-broken", "SEARCHKIT_DEBUG": "1"})
+    assert isinstance(debug.exception, RuntimeError) and str(debug.exception) == "model exploded"
+
+
+def test_a_locked_index_is_exit_1_naming_the_holder(run, settings):
+    from searchkit import store
+
+    run("index")
+    with store.build_lock(settings.index_dir):
+        cli_error(run("index"), 1, f"the index at {settings.index_dir} is being built by process ",
+                  "wait for it to finish and try again")
+
+
+def test_huge_k_is_capped_with_a_notice(run):
     run("index")
     result = run("search", "招商", "-k", "100000", "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["k"] == 1000
+    assert result.stderr.splitlines() == ["note: -k 100000 is more than 1000; showing the top 1000"]
 
 
 def test_chunks_command(run, settings):
@@ -113,4 +130,4 @@ def test_keyword_plan_from_the_environment(run, monkeypatch):
     result = run("search", "招商引资 措施", "--mode", "keyword", "--json")
     assert result.exit_code == 0 and "招商引资" in json.loads(result.stdout)["results"][0]["text"]
     monkeypatch.setenv("SEARCHKIT_KEYWORD_PLAN", "fastest")
-    assert "SEARCHKIT_KEYWORD_PLAN" in one_line_error(run("search", "招商引资"))
+    cli_error(run("search", "招商引资"), 2, "unknown keyword plan 'fastest' (SEARCHKIT_KEYWORD_PLAN)")
