@@ -27,6 +27,7 @@ KEYWORD_PLANS = ("auto", "full", "lean")
 # (the model quantised with onnxruntime: embedding 1.4-1.7x faster, dev nDCG@10 0.733 instead
 # of 0.746). Recorded in the manifest; queries use whatever encoder the index holds.
 PRECISIONS = ("fp32", "int8")
+DEFAULT_PRECISION = "fp32"  # also what an index recorded before precisions existed was built with
 
 
 def require_precision(precision: str) -> str:
@@ -60,7 +61,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     keyword_plan: str = "auto"  # see KEYWORD_PLANS; query-time only, the index is the same
-    precision: str = "fp32"  # see PRECISIONS; build-time
+    precision: str = DEFAULT_PRECISION  # see PRECISIONS; build-time
 
     @classmethod
     def from_env(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .fileutil import relative_source
 
 SUPPORTED_SUFFIXES = (".txt",)
 
@@ -39,7 +40,7 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
     seen_dirs: set[tuple[int, int]] = set()
 
     def on_error(error: OSError) -> None:
-        skipped.append(Skipped(_relative(Path(error.filename or root), root), f"unreadable folder ({error.strerror})"))
+        skipped.append(Skipped(relative_source(Path(error.filename or root), root), f"unreadable folder ({error.strerror})"))
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
         try:
@@ -55,7 +56,7 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
             if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
                 continue
             path = Path(dirpath) / name
-            source = _relative(path, root)
+            source = relative_source(path, root)
             try:
                 if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO would block forever
                     skipped.append(Skipped(source, "not a regular file (a pipe, socket or device)"))
@@ -77,9 +78,3 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
     files.sort(key=lambda f: f.source)
     return files, skipped
 
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()

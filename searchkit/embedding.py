@@ -52,14 +52,18 @@ _REGISTRY: dict[str, Callable[[], "Embedder"]] = {}
 
 
 def register_embedder(name: str, factory: Callable[[], "Embedder"]) -> None:
+    """Make SEARCHKIT_MODEL=`name` mean `factory()` for builds and queries (encoders.py)."""
     _REGISTRY[name] = factory
 
 
-def make_embedder(model: str) -> "Embedder":
-    """The indexing-time embedder for a configured model name."""
-    if model in _REGISTRY:
-        return _REGISTRY[model]()
-    return SentenceTransformerEmbedder(model)
+def unregister_embedder(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def registered_embedder(name: str) -> "Embedder | None":
+    """A new instance of the embedder registered under `name`, if any."""
+    factory = _REGISTRY.get(name)
+    return factory() if factory else None
 
 
 class Embedder(Protocol):

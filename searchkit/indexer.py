@@ -18,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import analysis, chunking, store
+from . import analysis, chunking, encoders, store
 from .config import Settings, require_precision
 from .corpus import CorpusFile, Skipped, scan_corpus
-from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder, resolve_model_path
+from .embedding import Embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
@@ -29,8 +29,6 @@ from .store import expected_blocks
 from .vector_index import VectorIndex, passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
-
-ENCODER_DIR = "encoder"
 
 # progress(phase, total) -> advance(n); the CLI passes rich progress bars, tests pass nothing.
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -54,7 +52,6 @@ class IndexReport:
     rebuild_reason: str = ""
     up_to_date: bool = False
     seconds: float = 0.0
-    removed_stale: list[str] = field(default_factory=list)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
@@ -65,35 +62,36 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
     require_precision(settings.precision)
     files, skipped = scan_corpus(settings.corpus_dir)
     report.skipped.extend(skipped)
-    explicit_embedder = embedder is not None
-    embedder = embedder or make_embedder(settings.model)  # lazy: loads on first encode
+    name = embedder.name if embedder is not None else settings.model
     with store.build_lock(index_dir):
-        report.removed_stale = store.remove_stale(index_dir)
-        previous, report.rebuild_reason = _usable_previous(index_dir, settings, embedder, rebuild)
+        store.remove_stale(index_dir)
+        previous, report.rebuild_reason = _usable_previous(index_dir, settings, name, rebuild)
         report.rebuilt = previous is None
-        donor = None if previous or rebuild else _vector_donor(index_dir, settings, embedder)
+        donor = None if previous or rebuild else _vector_donor(index_dir, settings, name)
         work_dir = index_dir / f"tmp-encoder-{os.getpid()}"  # a tmp-* name: remove_stale clears leftovers
+
+        def provide_encoder() -> encoders.BuildEncoder:  # called only once there is work to do
+            return encoders.for_build(settings, previous or donor, work_dir, embedder)
+
         try:
-            if not explicit_embedder:
-                embedder = _faster_embedder(settings, previous, work_dir) or embedder
-            _update(settings, embedder, files, previous, report, progress, strict, donor)
+            _update(settings, provide_encoder, files, previous, report, progress, strict, donor)
         except OSError as error:
             raise store.write_error(error, index_dir) from error
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-        report.removed_stale += store.remove_stale(index_dir)
+        store.remove_stale(index_dir)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, rebuild: bool):
+def _usable_previous(index_dir: Path, settings: Settings, embedder_name: str, rebuild: bool):
     """The live generation if an update can start from it, else (None, why not)."""
     if rebuild:
         return None, "--rebuild"
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None, settings.precision), index_dir)
+        store.check_compatible(generation.manifest, expected_blocks(settings, embedder_name, None, settings.precision), index_dir)
     except (IndexMismatchError, IndexCorruptError) as error:
         return None, error.rebuild_reason
     except IndexMissingError:
@@ -101,20 +99,20 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, re
     return generation, ""
 
 
-def _vector_donor(index_dir: Path, settings: Settings, embedder: Embedder):
+def _vector_donor(index_dir: Path, settings: Settings, embedder_name: str):
     """A live generation whose vectors can be reused although it cannot be updated in place
     (e.g. only the chunking or tokenizer settings changed): same model, same windows."""
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder.name, None, settings.precision)["model"]},
+        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder_name, None, settings.precision)["model"]},
                                index_dir)
     except SearchkitError:
         return None
     return generation
 
 
-def _update(settings, embedder, files, previous, report, progress, strict, donor=None):
+def _update(settings, provide_encoder, files, previous, report, progress, strict, donor=None):
     index_dir = Path(settings.index_dir)
     old_meta = store.MetaStore(previous.meta_path, readonly=True) if previous else None
     old_sources = {s: key for s, key, _size, _n in old_meta.files()} if old_meta else {}
@@ -181,6 +179,8 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
             speeches_of.setdefault(key, n)
 
     # Embed what is new; reuse the vectors of passages whose text is unchanged.
+    built = provide_encoder()
+    embedder = built.embedder
     source = previous or donor
     old_vectors = VectorIndex.load(source.vectors_path, mmap=False) if source else None
     if previous:
@@ -264,7 +264,7 @@ def _update(settings, embedder, files, previous, report, progress, strict, donor
 
         if not (writer.tmp / store.LEXICON).exists():
             analysis.write_lexicon(writer.tmp / store.LEXICON)
-        encoder = _provide_query_encoder(settings, embedder, previous or donor, writer.tmp)
+        encoder = encoders.provide_query_encoder(settings, built, writer.tmp)
         report.chunks_total, report.speeches_total = counts
         manifest = store.new_manifest(
             **expected_blocks(settings, embedder.name, vector_index.dimension, settings.precision),
@@ -326,83 +326,3 @@ class _BackgroundEncode:
     def cancel(self) -> None:
         self._cancelled.set()
         self._thread.join()
-
-
-def _faster_embedder(settings: Settings, previous, work_dir: Path):
-    """What embeds instead of sentence-transformers: for an update, the index's own ONNX
-    encoder; for an int8 build without one, a freshly quantised model in `work_dir`."""
-    encoder = _update_encoder(settings, previous) if previous is not None else None
-    if encoder is None and settings.precision == "int8":
-        encoder = _quantized_encoder(settings, work_dir)
-    return encoder
-
-
-def _update_encoder(settings: Settings, previous):
-    """For an update: the index's ONNX copy of the configured model, if it has one.
-
-    Importing sentence-transformers alone takes 8-10 s, longer than embedding a new
-    speech; the ONNX copy was exported from the same weights by the full build and agrees
-    with it to cosine >= 0.9999998 (scripts/verify_onnx.py). Full builds and rebuilds stay
-    on sentence-transformers, the reference path.
-    """
-    encoder = previous.manifest.get("encoder")
-    try:
-        fingerprint = _model_fingerprint(resolve_model_path(settings.model))
-    except SearchkitError:
-        return None
-    if (not encoder or encoder.get("model_fingerprint") != fingerprint
-            or encoder.get("precision", "fp32") != settings.precision):
-        return None
-    from .onnx_encoder import OnnxEmbedder
-
-    return OnnxEmbedder(previous.path / encoder["path"], settings.model, threads=os.cpu_count() or 1)
-
-
-def _provide_query_encoder(settings: Settings, embedder, previous, gen_dir: Path) -> dict | None:
-    """Give the generation a fast query-time (ONNX) copy of the model, exported once.
-
-    Query processes then never import torch (seconds); see onnx_encoder.py.
-    """
-    try:
-        model_id = _model_fingerprint(resolve_model_path(settings.model))
-    except SearchkitError:
-        return None  # e.g. a test's fake embedder: queries use it directly
-    target = gen_dir / ENCODER_DIR
-    old = previous.manifest.get("encoder") if previous else None
-    if (old and old.get("model_fingerprint") == model_id and old.get("precision", "fp32") == settings.precision
-            and (previous.path / ENCODER_DIR).is_dir()):
-        store._link_or_copy_tree(previous.path / ENCODER_DIR, target)
-        return old
-    if settings.precision == "int8" and getattr(embedder, "precision", None) == "int8":
-        store._link_or_copy_tree(embedder.onnx_dir, target)  # the documents' own encoder
-        info = embedder.metadata
-    elif isinstance(embedder, SentenceTransformerEmbedder):
-        try:
-            from .onnx_encoder import export_onnx
-
-            info = export_onnx(embedder.path, target)
-        except Exception as error:  # the query path falls back to sentence-transformers
-            log.warning("could not export the ONNX query encoder (%s); queries will load sentence-transformers", error)
-            return None
-    else:
-        return None
-    return {"path": ENCODER_DIR, "model_fingerprint": model_id, **{k: v for k, v in info.items() if k != "files"}}
-
-
-def _quantized_encoder(settings: Settings, work_dir: Path):
-    """For int8 builds: the configured model exported to ONNX and quantised to int8, in
-    `work_dir` (the build links it into the new generation, then deletes `work_dir`)."""
-    from .onnx_encoder import OnnxEmbedder, export_onnx, quantize_int8
-
-    export_onnx(resolve_model_path(settings.model), work_dir / "fp32")
-    quantize_int8(work_dir / "fp32", work_dir / "int8")
-    return OnnxEmbedder(work_dir / "int8", settings.model, threads=os.cpu_count() or 1)
-
-
-def _model_fingerprint(path: Path) -> str:
-    h = hashlib.sha256()
-    for item in sorted(Path(path).iterdir()):
-        if item.is_file():
-            st = item.stat()
-            h.update(f"{item.name}:{st.st_size}".encode())
-    return h.hexdigest()[:16]

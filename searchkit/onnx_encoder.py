@@ -10,7 +10,6 @@ normalisation happen in numpy, exactly as the sentence-transformers Pooling modu
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ import numpy as np
 
 from .embedding import l2_normalize, token_budget_batches
 from .errors import ModelError
+from .fileutil import sha256_file
 
 ONNX_FILE = "model.onnx"
 DATA_FILE = "model.onnx.data"  # the weights, stored as ONNX external data
@@ -61,12 +61,17 @@ def _max_seq_length(model_path: Path, config) -> int:
     return limit
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _example_batch(tokenizer_file: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Two texts of different lengths, tokenized and padded: (input_ids, attention_mask)."""
+    from tokenizers import Tokenizer
+
+    rows = [e.ids for e in Tokenizer.from_file(str(tokenizer_file)).encode_batch(["招商引资工作会议", "你好"])]
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, :len(row)], mask[i, :len(row)] = row, 1
+    return ids, mask
 
 
 def export_onnx(model_path: Path, out_dir: Path) -> dict:
@@ -107,9 +112,9 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
                               token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
 
     wrapper = TokenEmbeddings(bert).eval()
-    # A padded example batch, so the traced graph really exercises the mask.
-    ids = torch.tensor([[101, 2769, 812, 4638, 102], [101, 872, 102, 0, 0]], dtype=torch.long)
-    mask = (ids != 0).long()
+    # A padded example batch made by the model's own tokenizer (any vocabulary), so the
+    # traced graph really exercises the mask.
+    ids, mask = (torch.tensor(a, dtype=torch.long) for a in _example_batch(model_path / TOKENIZER_FILE))
 
     # Everything is written into a staging folder inside out_dir, then renamed into place
     # (same filesystem, so each rename is atomic), metadata last.
@@ -149,7 +154,7 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
             "dimension": int(bert.config.hidden_size),
             "max_seq_length": max_length,
             "torch_version": torch.__version__,
-            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)}
+            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": sha256_file(staging / name)}
                       for name in (ONNX_FILE, DATA_FILE, TOKENIZER_FILE)},
         }
         (staging / META_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -183,7 +188,7 @@ def quantize_int8(fp32_dir: Path, out_dir: Path) -> dict:
         root.setLevel(level)
     shutil.copyfile(fp32_dir / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
     info = json.loads((fp32_dir / META_FILE).read_text(encoding="utf-8"))
-    info.update(precision="int8", files={name: {"bytes": (out_dir / name).stat().st_size, "sha256": _sha256(out_dir / name)}
+    info.update(precision="int8", files={name: {"bytes": (out_dir / name).stat().st_size, "sha256": sha256_file(out_dir / name)}
                                          for name in (ONNX_FILE, TOKENIZER_FILE)})
     (out_dir / META_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
     texts = ["招商引资工作会议", "全力以赴抓好安全生产，坚决遏制重大事故发生"]

@@ -135,15 +135,9 @@ class Searcher:
     @property
     def embedder(self):
         if self._embedder is None:
-            encoder = self.generation.manifest.get("encoder")
-            if encoder:
-                from .onnx_encoder import OnnxEmbedder
+            from .encoders import for_queries
 
-                self._embedder = OnnxEmbedder(self.generation.path / encoder["path"], self.settings.model)
-            else:
-                from .embedding import make_embedder
-
-                self._embedder = make_embedder(self.settings.model)
+            self._embedder = for_queries(self.settings, self.generation)
         return self._embedder
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ from . import __version__
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .analysis import analyzer_settings
 from .config import EMBED_TEMPLATE_VERSION, WINDOW_SIZES
+from .fileutil import fsync_dir, fsync_tree, link_or_copy_tree, sha256_file, write_atomic
 from .models import Chunk
 
 FORMAT_VERSION = 1
@@ -55,38 +56,8 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk_size):
-            h.update(block)
-    return h.hexdigest()
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            with open(os.path.join(dirpath, name), "rb") as fh:
-                os.fsync(fh.fileno())
-        fsync_dir(Path(dirpath))
-
-
-def write_atomic(path: Path, data: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
 
 
 def write_error(error: OSError, where: Path) -> IndexWriteError:
@@ -239,7 +210,7 @@ class GenerationWriter:
         """Start from the previous generation's files: hard links where possible (Whoosh
         writes new segment files and never edits old ones), copies otherwise."""
         assert self.previous is not None
-        _link_or_copy_tree(self.previous.keyword_dir, self.tmp / KEYWORD_DIR)
+        link_or_copy_tree(self.previous.keyword_dir, self.tmp / KEYWORD_DIR)
         shutil.copy2(self.previous.meta_path, self.tmp / META)
         if (self.previous.path / LEXICON).exists():  # same analysis settings, or no previous
             os.link(self.previous.path / LEXICON, self.tmp / LEXICON)
@@ -262,19 +233,6 @@ def _highest_generation(index_dir: Path) -> int:
     numbers = [int(p.name[4:]) for p in Path(index_dir).glob("gen-*") if p.name[4:].isdigit()]
     return max(numbers, default=0)
 
-
-def _link_or_copy_tree(src: Path, dst: Path) -> None:
-    dst.mkdir(parents=True, exist_ok=True)
-    for item in src.iterdir():
-        if item.is_dir():
-            _link_or_copy_tree(item, dst / item.name)
-            continue
-        if item.name.endswith(".lock"):
-            continue
-        try:
-            os.link(item, dst / item.name)
-        except OSError:
-            shutil.copy2(item, dst / item.name)
 
 
 def remove_stale(index_dir: Path) -> list[str]:

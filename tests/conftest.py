@@ -39,13 +39,18 @@ SPEECH_B = """在全县经济运行分析会上的讲话
 
 @pytest.fixture(autouse=True)
 def _register_fake_embedder(monkeypatch):
+    """SEARCHKIT_MODEL=fake-bigram-64 (and fake-broken) work in every test, through the
+    same public registry a plug-in would use; nothing else of the user's environment leaks in."""
     from searchkit import embedding
 
-    monkeypatch.setitem(embedding._REGISTRY, FakeEmbedder.name, FakeEmbedder)
-    monkeypatch.setitem(embedding._REGISTRY, BrokenEmbedder.name, BrokenEmbedder)
-    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
-    monkeypatch.delenv("SEARCHKIT_CORPUS", raising=False)
-    monkeypatch.delenv("SEARCHKIT_MODEL", raising=False)
+    for fake in (FakeEmbedder, BrokenEmbedder):
+        embedding.register_embedder(fake.name, fake)
+    for name in ("SEARCHKIT_INDEX", "SEARCHKIT_CORPUS", "SEARCHKIT_MODEL", "SEARCHKIT_PRECISION",
+                 "SEARCHKIT_KEYWORD_PLAN", "SEARCHKIT_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    for fake in (FakeEmbedder, BrokenEmbedder):
+        embedding.unregister_embedder(fake.name)
 
 
 @pytest.fixture

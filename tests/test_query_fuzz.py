@@ -3,7 +3,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from fake_embedder import FakeEmbedder
-from searchkit import embedding
 from searchkit.config import Settings
 from searchkit.errors import InputError
 from searchkit.indexer import build_index
@@ -19,7 +18,6 @@ QUERIES = st.one_of(st.text(max_size=60), st.lists(SYNTAX, max_size=12).map("".j
 
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory):
-    embedding.register_embedder(FakeEmbedder.name, FakeEmbedder)
     base = tmp_path_factory.mktemp("fuzz")
     corpus = base / "corpus"
     corpus.mkdir()
