@@ -259,7 +259,7 @@ def status(
     counts = info["counts"]
     out.print(f"Index    {info['index']} (generation {info['generation']}, built {info['built_at']})")
     out.print(f"Model    {info['model']['name']} ({info['model'].get('dimension')} dims, "
-              f"{info['model'].get('precision', 'fp32')})"
+              f"{info['model']['precision']})"
               f"{' · ONNX query encoder' if info['query_encoder'] else ''}")
     out.print(f"Content  {counts['files']} files, {counts['speeches']} speeches, {counts['chunks']} passages")
     out.print(f"Keywords {info['keyword_plan']} query plan"

@@ -63,6 +63,11 @@ class Settings:
     keyword_plan: str = "auto"  # see KEYWORD_PLANS; query-time only, the index is the same
     precision: str = DEFAULT_PRECISION  # see PRECISIONS; build-time
 
+    def __post_init__(self) -> None:
+        # Validated once, here: every later use may trust these values.
+        require_precision(self.precision)
+        resolve_keyword_plan(self.keyword_plan, 0)
+
     @classmethod
     def from_env(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
                  model: str | None = None) -> "Settings":

@@ -81,7 +81,7 @@ def _reusable_encoder(settings: Settings, source, model_path: Path) -> dict | No
     the configured precision (and is still on disk)."""
     if source is None:
         return None
-    block = source.manifest.get("encoder")
+    block = source.manifest.encoder
     if (not block or block.get("model_fingerprint") != model_fingerprint(model_path)
             or block.get("precision", DEFAULT_PRECISION) != settings.precision
             or not (source.path / block["path"]).is_dir()):
@@ -158,7 +158,7 @@ def for_queries(settings: Settings, generation) -> Embedder:
     plug_in = registered_embedder(settings.model)
     if plug_in is not None:
         return plug_in
-    block = generation.manifest.get("encoder")
+    block = generation.manifest.encoder
     if block:
         from .onnx_encoder import OnnxEmbedder
 

@@ -19,13 +19,14 @@ from typing import Callable
 import numpy as np
 
 from . import analysis, chunking, encoders, store
-from .config import Settings, require_precision
+from .config import Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, SearchkitError
 from .keyword_index import KeywordIndex
 from .models import Chunk
-from .store import expected_blocks
+from .engines import expected_blocks, manifest_blocks
+from .manifest import Counts, Manifest
 from .vector_index import VectorIndex, passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
     started = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IndexReport(index_dir=index_dir)
-    require_precision(settings.precision)
     files, skipped = scan_corpus(settings.corpus_dir)
     report.skipped.extend(skipped)
     name = embedder.name if embedder is not None else settings.model
@@ -91,7 +91,7 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder_name: str, re
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, expected_blocks(settings, embedder_name, None, settings.precision), index_dir)
+        store.check_compatible(generation.manifest, expected_blocks(settings, embedder_name, settings.precision), index_dir)
     except (IndexMismatchError, IndexCorruptError) as error:
         return None, error.rebuild_reason
     except IndexMissingError:
@@ -105,7 +105,7 @@ def _vector_donor(index_dir: Path, settings: Settings, embedder_name: str):
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder_name, None, settings.precision)["model"]},
+        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder_name, settings.precision)["model"]},
                                index_dir)
     except SearchkitError:
         return None
@@ -120,7 +120,7 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
 
     # Content known to be unusable (recorded by the previous build) is skipped again
     # without reading, and does not by itself make the index out of date.
-    known_bad = {entry["file_key"]: entry["reason"] for entry in (previous.manifest.get("skipped", []) if previous else [])}
+    known_bad = {entry["file_key"]: entry["reason"] for entry in (previous.manifest.skipped if previous else [])}
     canonical: dict[str, CorpusFile] = {}  # one file_key is chunked once, under its first name
     for f in files:
         canonical.setdefault(f.file_key, f)
@@ -161,11 +161,11 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
                        for f in files if f.file_key in bad]
 
     if (previous is not None and not new_chunks and not gone_keys and current_sources == old_sources
-            and skipped_entries == previous.manifest.get("skipped", [])):
+            and skipped_entries == previous.manifest.skipped):
         report.up_to_date = True
         report.generation = previous.number
-        report.chunks_total = previous.manifest["counts"]["chunks"]
-        report.speeches_total = previous.manifest["counts"]["speeches"]
+        report.chunks_total = previous.manifest.counts.chunks
+        report.speeches_total = previous.manifest.counts.speeches
         old_meta.close()
         return
 
@@ -191,7 +191,7 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
         donor_meta.close()
     else:
         reusable = {}
-    next_id = previous.manifest["next_doc_id"] if previous else 1
+    next_id = previous.manifest.next_doc_id if previous else 1
     rows: list[tuple[int, str, Chunk, str]] = []
     new_ids: list[int] = []
     new_texts: list[str] = []
@@ -266,10 +266,10 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
             analysis.write_lexicon(writer.tmp / store.LEXICON)
         encoder = encoders.provide_query_encoder(settings, built, writer.tmp)
         report.chunks_total, report.speeches_total = counts
-        manifest = store.new_manifest(
-            **expected_blocks(settings, embedder.name, vector_index.dimension, settings.precision),
-            counts={"files": len([f for f in files if f.file_key in indexed_keys]),
-                    "unique_files": len(indexed_keys), "speeches": counts[1], "chunks": counts[0]},
+        manifest = Manifest(
+            **manifest_blocks(settings, embedder.name, vector_index.dimension),
+            counts=Counts(files=len([f for f in files if f.file_key in indexed_keys]),
+                          unique_files=len(indexed_keys), speeches=counts[1], chunks=counts[0]),
             next_doc_id=next_id,
             skipped=skipped_entries,
             corpus_dir=str(Path(settings.corpus_dir).resolve()),

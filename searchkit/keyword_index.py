@@ -23,6 +23,7 @@ from whoosh import fields, index, query as wq, scoring
 from whoosh.filedb.filestore import FileStorage
 
 from . import analysis, config
+from .manifest import EngineBlock
 from .models import Chunk
 from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE, ParsedQuery
 
@@ -70,7 +71,25 @@ def context_text(chunk: Chunk) -> str:
     return "\n".join((chunk.title, *chunk.heading))
 
 
+SCHEMA_VERSION = 1  # bump when the fields above change: indexes are then rebuilt
+
+
 class KeywordIndex:
+    """The keyword backend (backends.KeywordBackend) on Whoosh."""
+
+    ENGINE = "whoosh"
+
+    @staticmethod
+    def engine_settings() -> dict:
+        """What an index must have been built with to be searched by this code."""
+        return {"schema_version": SCHEMA_VERSION, "analysis": analysis.analyzer_settings()}
+
+    @classmethod
+    def manifest_block(cls) -> EngineBlock:
+        import whoosh
+
+        return EngineBlock(cls.ENGINE, whoosh.versionstring(), cls.engine_settings())
+
     def __init__(self, path: Path, weights: KeywordWeights | None = None, plan: str = "auto"):
         config.resolve_keyword_plan(plan, 0)  # a clear error for an unknown plan, now
         self.path = Path(path)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import analysis, fusion, store
 from .config import Settings
+from .engines import expected_blocks
 from .errors import InputError
 from .keyword_index import KeywordIndex, KeywordWeights
 from .models import Hit
@@ -104,7 +105,7 @@ class Searcher:
             index_dir = Path(self.settings.index_dir)
             generation = store.open_generation(index_dir)
             name = self._embedder.name if self._embedder else self.settings.model
-            store.check_compatible(generation.manifest, store.expected_blocks(self.settings, name, None), index_dir)
+            store.check_compatible(generation.manifest, expected_blocks(self.settings, name), index_dir)
             lexicon = generation.path / store.LEXICON
             if lexicon.exists():  # every cut of query text reads jieba's table on demand from here
                 analysis.use_lexicon(lexicon)

@@ -18,10 +18,8 @@ so that searches which opened it just before the switch can finish.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -31,14 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from . import __version__
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
-from .analysis import analyzer_settings
-from .config import EMBED_TEMPLATE_VERSION, WINDOW_SIZES
 from .fileutil import fsync_dir, fsync_tree, link_or_copy_tree, sha256_file, write_atomic
+from .manifest import FORMAT_VERSION, Manifest, flatten, now_iso
 from .models import Chunk
 
-FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 LOCK = ".lock"
 MANIFEST = "manifest.json"
@@ -50,10 +45,6 @@ LEXICON = "lexicon.sqlite"  # jieba's word table for fast query-time cutting (an
 # 10 MB vector file and the 95 MB model on every query would cost more than the query.
 # `searchkit status --verify` and every build check the hash of every file.
 FULL_HASH_LIMIT = 4 * 1024 * 1024
-
-
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
 
@@ -76,11 +67,11 @@ def write_error(error: OSError, where: Path) -> IndexWriteError:
 @dataclass(frozen=True)
 class Generation:
     path: Path
-    manifest: dict
+    manifest: Manifest
 
     @property
     def number(self) -> int:
-        return int(self.manifest["generation"])
+        return self.manifest.generation
 
     @property
     def keyword_dir(self) -> Path:
@@ -113,13 +104,20 @@ def open_generation(index_dir: Path, verify: bool = True) -> Generation:
         raise IndexMissingError(index_dir)
     path = index_dir / name
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
     except FileNotFoundError as error:
         raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is missing)") from error
     except (OSError, ValueError) as error:
         raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is unreadable)") from error
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(index_dir, "format", "format_version", manifest.get("format_version"), FORMAT_VERSION)
+    if data.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(index_dir, "format", "format_version", data.get("format_version"), FORMAT_VERSION)
+    try:
+        manifest = Manifest.from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is not a "
+                                "searchkit manifest)") from error
     generation = Generation(path, manifest)
     if verify:
         verify_files(generation, index_dir)
@@ -127,7 +125,7 @@ def open_generation(index_dir: Path, verify: bool = True) -> Generation:
 
 
 def verify_files(generation: Generation, index_dir: Path, full: bool | None = None) -> None:
-    files = generation.manifest.get("files", {})
+    files = generation.manifest.files
     for rel, info in files.items():
         path = generation.path / rel
         try:
@@ -139,32 +137,14 @@ def verify_files(generation: Generation, index_dir: Path, full: bool | None = No
             raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({rel} was truncated or altered)")
 
 
-# Manifest keys added after format 1: an index without one was built with this value.
-_MANIFEST_DEFAULTS = {"model": {"precision": "fp32"}}
-
-
-def check_compatible(manifest: dict, expected: dict, index_dir: Path) -> None:
-    """`expected` holds the running configuration's model/analysis/chunking blocks."""
+def check_compatible(manifest: Manifest, expected: dict[str, dict], index_dir: Path) -> None:
+    """`expected` holds the running configuration's blocks (engines.expected_blocks); every
+    setting it names must be the same in the index, nested settings compared one by one."""
     for block, wanted in expected.items():
-        have = {**_MANIFEST_DEFAULTS.get(block, {}), **(manifest.get(block) or {})}
-        for key in sorted(wanted):
-            if have.get(key) != wanted[key]:
-                raise IndexMismatchError(index_dir, block, key, have.get(key), wanted[key])
-
-
-def expected_blocks(settings, embedder_name: str, dimension: int | None, precision: str | None = None) -> dict:
-    """The manifest blocks that must match between an index and the running configuration.
-
-    Builds pass the precision they embed with; queries do not (they use the index's encoder).
-    """
-    model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION,
-             "window_sizes": list(WINDOW_SIZES)}
-    if dimension is not None:
-        model["dimension"] = dimension
-    if precision is not None:
-        model["precision"] = precision
-    return {"model": model, "analysis": analyzer_settings(), "chunking": settings.chunking_dict()}
-
+        have = flatten(manifest.block(block))
+        for key, value in sorted(flatten(wanted).items()):
+            if have.get(key) != value:
+                raise IndexMismatchError(index_dir, block, key, have.get(key), value)
 
 
 def file_table(root: Path, previous: "Generation | None" = None) -> dict:
@@ -174,7 +154,7 @@ def file_table(root: Path, previous: "Generation | None" = None) -> dict:
     file, already verified at the start of the build: its recorded hash is reused rather
     than reading it again (the 95 MB model would cost ~0.2 s per update).
     """
-    known = previous.manifest.get("files", {}) if previous else {}
+    known = previous.manifest.files if previous else {}
     out = {}
     for dirpath, _dirs, files in os.walk(root):
         for name in sorted(files):
@@ -190,10 +170,6 @@ def file_table(root: Path, previous: "Generation | None" = None) -> dict:
             else:
                 out[rel] = {"size": st.st_size, "sha256": sha256_file(path)}
     return out
-
-
-def new_manifest(**fields) -> dict:
-    return {"format_version": FORMAT_VERSION, "searchkit_version": __version__, "built_at": now_iso(), **fields}
 
 
 class GenerationWriter:
@@ -215,9 +191,9 @@ class GenerationWriter:
         if (self.previous.path / LEXICON).exists():  # same analysis settings, or no previous
             os.link(self.previous.path / LEXICON, self.tmp / LEXICON)
 
-    def publish(self, manifest: dict) -> Generation:
-        manifest = dict(manifest, generation=self.number, files=file_table(self.tmp, self.previous))
-        (self.tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    def publish(self, manifest: Manifest) -> Generation:
+        manifest.generation, manifest.files = self.number, file_table(self.tmp, self.previous)
+        (self.tmp / MANIFEST).write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         fsync_tree(self.tmp)
         final = self.index_dir / f"gen-{self.number:06d}"
         os.rename(self.tmp, final)

@@ -16,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from .config import WINDOW_SIZES
+from .manifest import EngineBlock
 
 IVF_THRESHOLD = 200_000  # below this, exact search answers in tens of milliseconds here
 
@@ -81,6 +82,19 @@ def _faiss():
 
 
 class VectorIndex:
+    """The vector backend (backends.VectorBackend) on FAISS."""
+
+    ENGINE = "faiss"
+
+    @staticmethod
+    def engine_settings() -> dict:
+        # Inner product of L2-normalised vectors; window vector ids doc_id * 256 + window.
+        return {"metric": "inner_product", "window_slots": 2 * _SLOTS}
+
+    @classmethod
+    def manifest_block(cls) -> EngineBlock:
+        return EngineBlock(cls.ENGINE, _faiss().__version__, cls.engine_settings())
+
     def __init__(self, index, dimension: int):
         self.index = index
         self.dimension = dimension

@@ -60,7 +60,7 @@ def test_a_full_build_embeds_with_the_onnx_export_and_keeps_it_as_query_encoder(
 
     report = build_index(tiny_settings)
     generation = store.open_generation(tiny_settings.index_dir)
-    block = generation.manifest["encoder"]
+    block = generation.manifest.encoder
     assert block["precision"] == "fp32" and block["model_fingerprint"] == encoders.model_fingerprint(tiny_model)
     assert report.windows_embedded > 0 and not list(tiny_settings.index_dir.glob("tmp-*"))
     # The vectors agree with sentence-transformers, the reference, window by window.

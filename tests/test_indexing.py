@@ -3,8 +3,10 @@
 import pytest
 
 from searchkit import store
+from searchkit.config import Settings
 from searchkit.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from searchkit.indexer import build_index
+from searchkit.manifest import Manifest
 from searchkit.searcher import Searcher
 
 NEW_SPEECH = "在全区夜间经济工作推进会上的讲话\n一、大力发展夜间经济\n制定出台政策，繁荣夜市消费，打造特色步行街区。\n"
@@ -81,15 +83,19 @@ def test_manifest_mismatch_is_detected(built):
 
 
 def test_manifest_describes_the_index(built):
+    import json
+
     settings, report = built
     generation = store.open_generation(settings.index_dir)
-    m = generation.manifest
-    for key in ("format_version", "searchkit_version", "model", "analysis", "chunking", "counts", "files"):
-        assert key in m
-    assert m["model"] == {"name": "fake-bigram-64", "embed_template_version": 2, "window_sizes": [120, 200], "dimension": 64,
-                          "precision": "fp32"}
-    assert m["analysis"]["user_dict_sha256"]
-    assert m["counts"]["chunks"] == report.chunks_total
+    data = json.loads((generation.path / store.MANIFEST).read_text(encoding="utf-8"))
+    for key in ("format_version", "searchkit_version", "model", "keyword", "vectors", "chunking", "counts", "files"):
+        assert key in data
+    assert data["model"] == {"name": "fake-bigram-64", "embed_template_version": 2, "window_sizes": [120, 200],
+                             "dimension": 64, "precision": "fp32"}
+    assert data["keyword"]["engine"] == "whoosh" and data["keyword"]["settings"]["analysis"]["user_dict_sha256"]
+    assert data["vectors"]["engine"] == "faiss" and data["vectors"]["version"]
+    assert data["counts"]["chunks"] == report.chunks_total == generation.manifest.counts.chunks
+    assert Manifest.from_dict(data) == generation.manifest  # a save -> load round trip
 
 
 def test_damaged_files_are_detected(built):
@@ -118,15 +124,14 @@ def test_old_generations_are_cleaned(built, fake_embedder):
     assert not list(settings.index_dir.glob("tmp-*"))
 
 
-def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder, monkeypatch):
-    from searchkit import analysis
+def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder):
+    from searchkit.config import ChunkingSettings
 
     settings, first = built
-    original = analysis.analyzer_settings()
-    monkeypatch.setattr(store, "analyzer_settings", lambda: {**original, "analysis_version": 99})
+    settings = settings.with_(chunking=ChunkingSettings(version=2))  # as if the chunking rules changed
     fake_embedder.encoded.clear()
     report = build_index(settings, embedder=fake_embedder)
-    assert report.rebuilt and "settings changed" in report.rebuild_reason
+    assert report.rebuilt and report.rebuild_reason == "the chunking settings changed"
     assert report.chunks_reused == first.chunks_total and fake_embedder.encoded == []
     assert texts(settings, "招商引资")
 
@@ -192,29 +197,52 @@ def test_precision_is_part_of_the_index_settings(built, fake_embedder):
     # An index embedded at another precision cannot take new vectors: changing
     # SEARCHKIT_PRECISION rebuilds it; searching does not care which precision built it.
     settings, first = built
-    assert store.open_generation(settings.index_dir).manifest["model"]["precision"] == "fp32"
+    assert store.open_generation(settings.index_dir).manifest.model.precision == "fp32"
     int8 = settings.with_(precision="int8")
     report = build_index(int8, embedder=fake_embedder)
     assert report.rebuilt and report.rebuild_reason == "the model settings changed"
-    assert store.open_generation(settings.index_dir).manifest["model"]["precision"] == "int8"
+    assert store.open_generation(settings.index_dir).manifest.model.precision == "int8"
     assert build_index(int8, embedder=fake_embedder).up_to_date
     assert "双过半" in texts(settings, '"双过半"')[0]  # fp32 settings can still search it
     assert build_index(settings, embedder=fake_embedder).rebuilt
 
 
 def test_index_without_precision_counts_as_fp32(built, fake_embedder):
+    from searchkit.engines import expected_blocks
+    from searchkit.manifest import Manifest
+
+    settings, _ = built
+    data = store.open_generation(settings.index_dir).manifest.to_dict()
+    del data["model"]["precision"]  # as written before precisions existed
+    manifest = Manifest.from_dict(data)
+    store.check_compatible(manifest, expected_blocks(settings, fake_embedder.name, "fp32"), settings.index_dir)
+    with pytest.raises(IndexMismatchError, match="precision") as raised:
+        store.check_compatible(manifest, expected_blocks(settings, fake_embedder.name, "int8"), settings.index_dir)
+    assert (raised.value.block, raised.value.field, raised.value.have, raised.value.wanted) == (
+        "model", "precision", "fp32", "int8")
+
+
+def test_an_index_of_another_engine_is_never_opened(built, fake_embedder):
+    import json
+
     settings, _ = built
     generation = store.open_generation(settings.index_dir)
-    manifest = generation.manifest
-    del manifest["model"]["precision"]
-    store.check_compatible(manifest, store.expected_blocks(settings, fake_embedder.name, None, "fp32"), settings.index_dir)
-    with pytest.raises(IndexMismatchError, match="precision"):
-        store.check_compatible(manifest, store.expected_blocks(settings, fake_embedder.name, None, "int8"),
-                               settings.index_dir)
+    path = generation.path / store.MANIFEST
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["vectors"]["engine"] = "milvus"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexMismatchError) as raised:
+        Searcher(settings).search("招商引资")
+    assert (raised.value.block, raised.value.field, raised.value.have) == ("vectors", "engine", "milvus")
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.rebuilt and report.rebuild_reason == "the vectors settings changed"
 
 
 def test_unknown_precision_is_an_input_error(settings, fake_embedder):
     from searchkit.errors import InputError
 
+    # Settings are validated once, when they are made: nothing downstream sees a bad value.
     with pytest.raises(InputError, match="SEARCHKIT_PRECISION"):
-        build_index(settings.with_(precision="int4"), embedder=fake_embedder)
+        settings.with_(precision="int4")
+    with pytest.raises(InputError, match="SEARCHKIT_KEYWORD_PLAN"):
+        Settings(keyword_plan="fastest")
