@@ -243,7 +243,7 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
         meta.close()
 
         advance = progress("keyword index", len(rows)) if progress and rows else None
-        keyword.update(gone_keys, [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
+        keyword.update(list(removed_docs), [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
 
         embedded = None
         if embedding is not None:
