@@ -218,8 +218,9 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
 
     # Write the new generation. An update cuts its few new passages with the previous
     # generation's jieba table read on demand (identical cuts, no 1 s dictionary load).
+    lexicon = None
     if previous is not None and (previous.path / store.LEXICON).exists():
-        analysis.use_lexicon(previous.path / store.LEXICON)
+        lexicon = analysis.activate(analysis.Lexicon.open(previous.path / store.LEXICON))
     writer = store.GenerationWriter(index_dir, previous)
     embedding = None
     try:
@@ -239,7 +240,7 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
         meta.replace_files([(f.source, f.file_key, f.size, speeches_of.get(f.file_key, 0))
                             for f in files if f.file_key in indexed_keys])
         meta.commit()
-        counts = meta.db.execute("SELECT COUNT(*), COUNT(DISTINCT file_key || ':' || speech_index) FROM chunks").fetchone()
+        counts = meta.counts()
         meta.close()
 
         advance = progress("keyword index", len(rows)) if progress and rows else None
@@ -284,6 +285,8 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
     finally:
         if old_meta:
             old_meta.close()
+        if lexicon is not None:
+            analysis.deactivate(lexicon)
     report.generation = generation.number
 
 

@@ -24,10 +24,11 @@ import json
 import os
 import shutil
 import sqlite3
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .fileutil import fsync_dir, fsync_tree, link_or_copy_tree, sha256_file, write_atomic
@@ -212,7 +213,8 @@ def _highest_generation(index_dir: Path) -> int:
 
 
 def remove_stale(index_dir: Path) -> list[str]:
-    """Delete half-written generations and all but the live and the previous generation.
+    """Delete half-written generations and all but the live and the previous generation,
+    except generations a reader still holds (see Lease).
 
     Called only while holding the build lock, so no other builder is writing.
     """
@@ -224,17 +226,68 @@ def remove_stale(index_dir: Path) -> list[str]:
         removed.append(tmp.name)
     for stray in index_dir.glob(f".{CURRENT}.*.tmp"):
         stray.unlink(missing_ok=True)
-    gens = sorted(p.name for p in index_dir.glob("gen-*"))
+    gens = sorted(p.name for p in index_dir.glob("gen-*") if p.is_dir())
     keep = {live}
     if live in gens:
         older = [g for g in gens if g < live]
         if older:
             keep.add(older[-1])
     for name in gens:
-        if name not in keep:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
+        if name not in keep and _remove_unless_leased(index_dir, name):
             removed.append(name)
     return removed
+
+
+# -- readers' leases ----------------------------------------------------------------------------
+# A reader (Searcher) holds a shared flock on .readers/<generation> while it uses that
+# generation; remove_stale deletes a generation only after taking the same lock
+# exclusively, so a long-lived reader never loses its files. The kernel drops the lock of a
+# reader that dies.
+
+READERS = ".readers"
+
+
+class Lease:
+    """A reader's shared lock on one generation; `release()` (or process exit) ends it."""
+
+    def __init__(self, index_dir: Path, name: str):
+        self._fd: int | None = None
+        folder = Path(index_dir) / READERS
+        try:
+            folder.mkdir(exist_ok=True)
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only index folder: nobody can delete anything under us either
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # a builder holds it exclusively only while deleting
+        except OSError:
+            os.close(fd)
+            return
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _remove_unless_leased(index_dir: Path, name: str) -> bool:
+    lease_path = index_dir / READERS / name
+    try:
+        fd = os.open(lease_path, os.O_RDWR)
+    except FileNotFoundError:
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # in use: a later build removes it
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+        lease_path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 # -- the build lock -------------------------------------------------------------------------
@@ -293,11 +346,18 @@ class MetaStore:
 
     def __init__(self, path: Path, readonly: bool = False):
         self.path = Path(path)
+        # One connection that any thread may use (a long-lived reader answers from several),
+        # each statement run and fetched under one lock.
+        self._lock = threading.Lock()
         if readonly:
-            self.db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         else:
-            self.db = sqlite3.connect(self.path)
+            self.db = sqlite3.connect(self.path, check_same_thread=False)
             self.db.executescript(SCHEMA)
+
+    def _rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self._lock:
+            return self.db.execute(sql, params).fetchall()
 
     def close(self) -> None:
         self.db.close()
@@ -323,7 +383,7 @@ class MetaStore:
     def doc_ids_of_files(self, file_keys: Iterable[str]) -> list[int]:
         ids: list[int] = []
         for key in file_keys:
-            ids += [r[0] for r in self.db.execute("SELECT doc_id FROM chunks WHERE file_key=?", (key,))]
+            ids += [r[0] for r in self._rows("SELECT doc_id FROM chunks WHERE file_key=?", (key,))]
         return ids
 
     def chunks(self, doc_ids: Iterable[int]) -> dict[int, Chunk]:
@@ -332,7 +392,7 @@ class MetaStore:
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             marks = ",".join("?" * len(part))
-            for row in self.db.execute(
+            for row in self._rows(
                     f"SELECT doc_id, chunk_id, source, title, heading, text, speech_index, position "
                     f"FROM chunks WHERE doc_id IN ({marks})", part):
                 out[row[0]] = Chunk(chunk_id=row[1], source=row[2], title=row[3], heading=tuple(json.loads(row[4])),
@@ -340,15 +400,15 @@ class MetaStore:
         return out
 
     def embed_keys(self) -> dict[str, int]:
-        return {key: doc_id for doc_id, key in self.db.execute("SELECT doc_id, embed_key FROM chunks")}
+        return {key: doc_id for doc_id, key in self._rows("SELECT doc_id, embed_key FROM chunks")}
 
     def file_keys_of_chunks(self, doc_ids: Iterable[int]) -> dict[int, str]:
         ids = list(doc_ids)
         marks = ",".join("?" * len(ids))
-        return dict(self.db.execute(f"SELECT doc_id, file_key FROM chunks WHERE doc_id IN ({marks})", ids))
+        return dict(self._rows(f"SELECT doc_id, file_key FROM chunks WHERE doc_id IN ({marks})", ids))
 
     def files(self) -> list[tuple[str, str, int, int]]:
-        return list(self.db.execute("SELECT source, file_key, size, speeches FROM files ORDER BY source"))
+        return self._rows("SELECT source, file_key, size, speeches FROM files ORDER BY source")
 
     def sources_by_file_key(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -357,7 +417,8 @@ class MetaStore:
         return out
 
     def all_doc_ids(self) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT doc_id FROM chunks ORDER BY doc_id")]
+        return [r[0] for r in self._rows("SELECT doc_id FROM chunks ORDER BY doc_id")]
 
-    def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    def counts(self) -> tuple[int, int]:
+        """(passages, speeches) held."""
+        return self._rows("SELECT COUNT(*), COUNT(DISTINCT file_key || ':' || speech_index) FROM chunks")[0]
