@@ -80,7 +80,6 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
 
     Returns the metadata dict (also stored as `onnx_export.json`).
     """
-    import onnx
     import torch  # heavy, and only needed at build time
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -120,43 +119,13 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
     # (same filesystem, so each rename is atomic), metadata last.
     staging = Path(tempfile.mkdtemp(prefix=".onnx-export-", dir=out_dir))
     try:
-        traced = staging / "traced.onnx"
-        axes = {0: "batch", 1: "sequence"}
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer notices
-            # The TorchScript exporter (dynamo=False) needs no onnxscript and handles BERT fine.
-            torch.onnx.export(
-                wrapper, (ids, mask), str(traced), dynamo=False,
-                input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAMES[0]: axes, INPUT_NAMES[1]: axes, OUTPUT_NAME: axes},
-                opset_version=OPSET, do_constant_folding=True,
-            )
-            reference = wrapper(ids, mask).numpy()
-        # Weights go to a separate file: onnxruntime memory-maps external data, which cut
-        # session creation from ~0.24 s to ~0.07 s here (it is on every query's path).
-        onnx.save(onnx.load(str(traced)), str(staging / ONNX_FILE), save_as_external_data=True,
-                  all_tensors_to_one_file=True, location=DATA_FILE, size_threshold=1024)
-        traced.unlink()
+        reference = _trace(wrapper, ids, mask, staging)
         _check_export(staging / ONNX_FILE, ids.numpy(), mask.numpy(), reference)
         shutil.copyfile(model_path / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         # onnx writes the weights file as 0600; give it the ordinary (umask) mode of the copy.
         os.chmod(staging / DATA_FILE, (staging / TOKENIZER_FILE).stat().st_mode)
 
-        info = {
-            "format": 1,
-            "source_model": str(model_path),
-            "opset": OPSET,
-            "precision": "fp32",
-            "inputs": list(INPUT_NAMES),
-            "output": OUTPUT_NAME,
-            "pooling": "mean",
-            "normalize": True,
-            "dimension": int(bert.config.hidden_size),
-            "max_seq_length": max_length,
-            "torch_version": torch.__version__,
-            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": sha256_file(staging / name)}
-                      for name in (ONNX_FILE, DATA_FILE, TOKENIZER_FILE)},
-        }
+        info = _export_info(model_path, staging, int(bert.config.hidden_size), max_length, torch.__version__)
         (staging / META_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
         (out_dir / META_FILE).unlink(missing_ok=True)  # an old META must not vouch for half-new files
         for name in (DATA_FILE, ONNX_FILE, TOKENIZER_FILE, META_FILE):
@@ -164,6 +133,51 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return info
+
+
+def _trace(wrapper, ids, mask, staging: Path) -> np.ndarray:
+    """Trace `wrapper` to staging/model.onnx (+ external weights); returns torch's output
+    on the example batch, which the export is checked against."""
+    import onnx
+    import torch
+
+    traced = staging / "traced.onnx"
+    axes = {0: "batch", 1: "sequence"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer notices
+        # The TorchScript exporter (dynamo=False) needs no onnxscript and handles BERT fine.
+        torch.onnx.export(
+            wrapper, (ids, mask), str(traced), dynamo=False,
+            input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAMES[0]: axes, INPUT_NAMES[1]: axes, OUTPUT_NAME: axes},
+            opset_version=OPSET, do_constant_folding=True,
+        )
+        reference = wrapper(ids, mask).numpy()
+    # Weights go to a separate file: onnxruntime memory-maps external data, which cut
+    # session creation from ~0.24 s to ~0.07 s here (it is on every query's path).
+    onnx.save(onnx.load(str(traced)), str(staging / ONNX_FILE), save_as_external_data=True,
+              all_tensors_to_one_file=True, location=DATA_FILE, size_threshold=1024)
+    traced.unlink()
+    return reference
+
+
+def _export_info(model_path: Path, folder: Path, dimension: int, max_length: int, torch_version: str) -> dict:
+    """The export's metadata (onnx_export.json): what the graph computes and its files' hashes."""
+    return {
+        "format": 1,
+        "source_model": str(model_path),
+        "opset": OPSET,
+        "precision": "fp32",
+        "inputs": list(INPUT_NAMES),
+        "output": OUTPUT_NAME,
+        "pooling": "mean",
+        "normalize": True,
+        "dimension": dimension,
+        "max_seq_length": max_length,
+        "torch_version": torch_version,
+        "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_file(folder / name)}
+                  for name in (ONNX_FILE, DATA_FILE, TOKENIZER_FILE)},
+    }
 
 
 def quantize_int8(fp32_dir: Path, out_dir: Path) -> dict:

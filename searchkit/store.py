@@ -372,6 +372,11 @@ class MetaStore:
             [(doc_id, c.chunk_id, key, c.source, c.title, json.dumps(list(c.heading), ensure_ascii=False),
               c.text, c.speech_index, c.position, embed_key) for doc_id, key, c, embed_key in rows])
 
+    def rename_source(self, file_key: str, source: str) -> None:
+        """Give the passages of one content another file name (source and chunk id prefix)."""
+        self.db.execute("UPDATE chunks SET chunk_id = ? || substr(chunk_id, length(source) + 1), source = ? "
+                        "WHERE file_key = ?", (source, source, file_key))
+
     def replace_files(self, files: Iterable[tuple[str, str, int, int]]) -> None:
         self.db.execute("DELETE FROM files")
         self.db.executemany("INSERT INTO files VALUES (?,?,?,?)", list(files))
@@ -409,6 +414,10 @@ class MetaStore:
 
     def files(self) -> list[tuple[str, str, int, int]]:
         return self._rows("SELECT source, file_key, size, speeches FROM files ORDER BY source")
+
+    def source_of_file_keys(self) -> dict[str, str]:
+        """file key -> the file name its passages carry."""
+        return dict(self._rows("SELECT DISTINCT file_key, source FROM chunks"))
 
     def sources_by_file_key(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

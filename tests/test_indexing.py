@@ -246,3 +246,52 @@ def test_unknown_precision_is_an_input_error(settings, fake_embedder):
         settings.with_(precision="int4")
     with pytest.raises(InputError, match="SEARCHKIT_KEYWORD_PLAN"):
         Settings(keyword_plan="fastest")
+
+
+def test_a_passage_takes_the_surviving_name_when_its_first_file_is_deleted(settings, fake_embedder):
+    # a.txt and b.txt hold the same text; a.txt, its first name, is deleted.
+    (settings.corpus_dir / "b.txt").write_bytes((settings.corpus_dir / "a.txt").read_bytes())
+    build_index(settings, embedder=fake_embedder)
+    (settings.corpus_dir / "a.txt").unlink()
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.removed == ["a.txt"] and not report.up_to_date
+    hits = Searcher(settings).search("招商引资", mode="keyword").hits
+    assert hits and all(h.chunk.source == "b.txt" and h.chunk.chunk_id.startswith("b.txt#") for h in hits)
+    assert all(h.sources == ("b.txt",) for h in hits)
+
+
+def index_contents(settings) -> dict:
+    """Everything an index answers from, keyed by chunk id: passage fields and window vectors."""
+    from searchkit.vector_index import VectorIndex, passage_windows, vector_ids
+
+    generation = store.open_generation(settings.index_dir)
+    meta = store.MetaStore(generation.meta_path, readonly=True)
+    chunks = meta.chunks(meta.all_doc_ids())
+    files = meta.files()
+    meta.close()
+    vectors = VectorIndex.load(generation.vectors_path, mmap=False)
+    return {"files": [(s, k, n) for s, k, _size, n in files],
+            "chunks": {c.chunk_id: (c.source, c.title, c.heading, c.text, c.speech_index, c.position,
+                                    vectors.reconstruct(vector_ids(d, [i for i, _ in passage_windows(c.text)])).tobytes())
+                       for d, c in chunks.items()},
+            "count": vectors.count, "counts": generation.manifest.counts}
+
+
+def test_an_incrementally_updated_index_equals_a_fresh_full_build(built, fake_embedder, tmp_path):
+    settings, _ = built
+    corpus = settings.corpus_dir
+    (corpus / "c.txt").write_text(NEW_SPEECH, encoding="utf-8")
+    build_index(settings, embedder=fake_embedder)
+    (corpus / "b.txt").write_text(NEW_SPEECH + "二、繁荣夜市\n延长营业时间，丰富夜间消费业态。\n", encoding="utf-8")
+    (corpus / "0.txt").write_bytes((corpus / "a.txt").read_bytes())  # a new first name for a.txt's content
+    (corpus / "c.txt").unlink()
+    build_index(settings, embedder=fake_embedder)
+    fresh = settings.with_(index_dir=tmp_path / "fresh")
+    build_index(fresh, embedder=fake_embedder)
+    # Same passages under the same names and ids, and bit-identical vectors, chunk id by chunk id
+    # (reused vectors equal freshly embedded ones).
+    assert index_contents(settings) == index_contents(fresh)
+    for query in ("招商引资 措施", "夜市", '"双过半"'):
+        for mode in ("keyword", "vector", "hybrid"):
+            got = [(h.chunk.chunk_id, h.sources) for h in Searcher(settings).search(query, mode=mode).hits]
+            assert got == [(h.chunk.chunk_id, h.sources) for h in Searcher(fresh).search(query, mode=mode).hits]
