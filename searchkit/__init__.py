@@ -46,9 +46,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
-    from .config import ChunkingSettings, Settings
-    from .errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
-                         IndexWriteError, InputError, ModelError, SearchkitError)
-    from .indexer import IndexReport, build_index
-    from .models import Chunk, Hit
-    from .searcher import RankingSettings, Searcher, SearchResponse
+    from .config import ChunkingSettings, Settings  # noqa: F401
+    from .errors import (  # noqa: F401 IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
+        CorpusError,
+        IndexWriteError,  # noqa: F401
+        InputError,
+        ModelError,
+        SearchkitError,
+    )
+    from .indexer import IndexReport, build_index  # noqa: F401
+    from .models import Chunk, Hit  # noqa: F401
+    from .searcher import RankingSettings, Searcher, SearchResponse  # noqa: F401

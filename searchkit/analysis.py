@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
+from contextvars import Token as ContextToken
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -147,12 +148,12 @@ _full: Lexicon | None = None  # the whole table: the same for every caller, so l
 _active: ContextVar[Lexicon | None] = ContextVar("searchkit_lexicon", default=None)
 
 
-def activate(lexicon: Lexicon | None) -> Token:
+def activate(lexicon: Lexicon | None) -> ContextToken:
     """Make `lexicon` the one this thread's context cuts with; returns a token for `deactivate`."""
     return _active.set(lexicon)
 
 
-def deactivate(token: Token) -> None:
+def deactivate(token: ContextToken) -> None:
     _active.reset(token)
 
 

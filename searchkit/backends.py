@@ -96,7 +96,7 @@ class VectorBackend(Protocol):
                         allowed: AbstractSet[int] | None = None) -> Ranked:
         """The best `limit` passages (doc ids), scored from their windows (vector_index.aggregate_windows)."""
 
-    def scaled(self) -> "VectorBackend":
+    def scaled(self) -> VectorBackend:
         """This index, or an approximate copy once exact search would be too slow."""
 
     def save(self, path: Path) -> None: ...

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -57,7 +57,7 @@ def _run(fn):
         _fail(str(error), error.exit_code)
     except KeyboardInterrupt:
         _console(stderr=True).print("interrupted")
-        raise typer.Exit(INTERRUPTED_EXIT_CODE)
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
     except typer.Exit:
         raise
     except Exception as error:  # a bug: still one line, its own exit code, a way to see the details
@@ -125,7 +125,7 @@ class _progress_bars:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr.isatty() or enabled and os.environ.get("SEARCHKIT_PROGRESS") == "1"
-        self.progress = None
+        self.progress: Any = None  # a rich Progress while enabled
 
     def __enter__(self):
         if not self.enabled:
@@ -255,7 +255,7 @@ def status(
     if as_json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    out = _console()
+    out = _console(soft_wrap=True)  # one line per fact: a long path is never broken in two
     counts = info["counts"]
     out.print(f"Index    {info['index']} (generation {info['generation']}, built {info['built_at']})")
     out.print(f"Model    {info['model']['name']} ({info['model'].get('dimension')} dims, "

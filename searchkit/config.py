@@ -70,7 +70,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
-                 model: str | None = None) -> "Settings":
+                 model: str | None = None) -> Settings:
         """Build settings from flags (if given), else SEARCHKIT_* variables, else defaults."""
         env = os.environ
         return cls(
@@ -81,7 +81,7 @@ class Settings:
             precision=env.get("SEARCHKIT_PRECISION") or cls.precision,
         )
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     def chunking_dict(self) -> dict:

@@ -9,7 +9,7 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -48,10 +48,10 @@ def resolve_model_path(model: str) -> Path:
 
 
 # Extra embedders by name (e.g. a test's fake, or a plug-in); anything else is a model name/folder.
-_REGISTRY: dict[str, Callable[[], "Embedder"]] = {}
+_REGISTRY: dict[str, Callable[[], Embedder]] = {}
 
 
-def register_embedder(name: str, factory: Callable[[], "Embedder"]) -> None:
+def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
     """Make SEARCHKIT_MODEL=`name` mean `factory()` for builds and queries (encoders.py)."""
     _REGISTRY[name] = factory
 
@@ -60,7 +60,7 @@ def unregister_embedder(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
-def registered_embedder(name: str) -> "Embedder | None":
+def registered_embedder(name: str) -> Embedder | None:
     """A new instance of the embedder registered under `name`, if any."""
     factory = _REGISTRY.get(name)
     return factory() if factory else None
@@ -69,8 +69,11 @@ def registered_embedder(name: str) -> "Embedder | None":
 class Embedder(Protocol):
     """Anything that turns texts into L2-normalised float32 rows of a fixed width."""
 
-    name: str
-    dimension: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         ...
@@ -111,7 +114,7 @@ class SentenceTransformerEmbedder:
         self.name = model
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer, loaded on first use
         self._dimension: int | None = None
 
     def _load(self):

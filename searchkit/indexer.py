@@ -22,11 +22,11 @@ from . import analysis, chunking, encoders, store
 from .config import Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder
+from .engines import expected_blocks, manifest_blocks
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, SearchkitError
 from .keyword_index import KeywordIndex
-from .models import Chunk
-from .engines import expected_blocks, manifest_blocks
 from .manifest import Counts, Manifest
+from .models import Chunk
 from .vector_index import VectorIndex, passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class Previous:
     next_doc_id: int = 1
 
     @classmethod
-    def of(cls, generation) -> "Previous":
+    def of(cls, generation) -> Previous:
         if generation is None:
             return cls()
         meta = store.MetaStore(generation.meta_path, readonly=True)

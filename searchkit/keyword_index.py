@@ -242,7 +242,8 @@ class KeywordIndex:
         """The heaviest words first, skipping any that would take the postings past the budget
         (the heaviest one always stays)."""
         budget = self.weights.paragraph_postings
-        kept, postings = [], 0
+        kept: list[tuple[str, float]] = []
+        postings = 0
         with self._open().reader() as reader:
             for word, weight in weighted:
                 df = reader.doc_frequency("words", word) + reader.doc_frequency("context", word)

@@ -78,7 +78,7 @@ class Manifest:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Manifest":
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
         """Read a manifest.json; keys it lacks take the defaults above, unknown keys are ignored."""
         values = _known(cls, data)
         values["model"] = ModelBlock(**{"name": None, "embed_template_version": None, "window_sizes": None,

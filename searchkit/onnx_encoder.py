@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -248,8 +248,8 @@ class OnnxEmbedder:
         self.threads = threads
         self.batch_size = batch_size
         self._meta: dict | None = None
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None  # onnxruntime.InferenceSession, made on first use
+        self._tokenizer: Any = None  # tokenizers.Tokenizer
 
     def _info(self) -> dict:
         if self._meta is None:

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import analysis, fusion, store
 from .config import Settings
@@ -113,7 +114,7 @@ class Searcher:
         self._lexicon: analysis.Lexicon | None = None
         self._open_lock = threading.RLock()
         self._keyword: KeywordIndex | None = None
-        self._vectors = None
+        self._vectors: Any = None  # vector_index.VectorIndex, loaded on first use (imports FAISS)
         self._vectors_lock = threading.Lock()
         self._meta: store.MetaStore | None = None
 

@@ -148,7 +148,7 @@ def check_compatible(manifest: Manifest, expected: dict[str, dict], index_dir: P
                 raise IndexMismatchError(index_dir, block, key, have.get(key), value)
 
 
-def file_table(root: Path, previous: "Generation | None" = None) -> dict:
+def file_table(root: Path, previous: Generation | None = None) -> dict:
     """Size and sha256 of every file below `root`, keyed by relative path (for the manifest).
 
     A file hard-linked from the previous generation (same inode) is the same, write-once

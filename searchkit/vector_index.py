@@ -102,12 +102,12 @@ class VectorIndex:
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def create(cls, dimension: int) -> "VectorIndex":
+    def create(cls, dimension: int) -> VectorIndex:
         faiss = _faiss()
         return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), dimension)
 
     @classmethod
-    def load(cls, path: Path, mmap: bool = True) -> "VectorIndex":
+    def load(cls, path: Path, mmap: bool = True) -> VectorIndex:
         faiss = _faiss()
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         try:
@@ -118,7 +118,7 @@ class VectorIndex:
 
     @classmethod
     def build_ivf(cls, ids: np.ndarray, vectors: np.ndarray, nlist: int | None = None,
-                  nprobe: int = 64) -> "VectorIndex":
+                  nprobe: int = 64) -> VectorIndex:
         """An approximate index for large collections: IVF-Flat with id mapping.
 
         nprobe 64: a passage search asks for 2,000 windows, and fewer cells cannot hold that
@@ -163,7 +163,7 @@ class VectorIndex:
     def is_exact(self) -> bool:
         return isinstance(self.index, _faiss().IndexIDMap2)
 
-    def scaled(self) -> "VectorIndex":
+    def scaled(self) -> VectorIndex:
         """This index, or an IVF copy once exact search would get slow (IVF_THRESHOLD).
 
         Measured (scripts/bench_scale.py): exact search over 1M vectors takes ~470 ms a
@@ -212,7 +212,7 @@ class VectorIndex:
             if len(selected) == 0:
                 return []
             scores, ids = self.index.search(q, min(limit, len(selected)), params=self._selection(selected))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
     def _selection(self, window_ids: np.ndarray):
         faiss = _faiss()

@@ -64,6 +64,8 @@ ENCODED = {  # id: (codec, phrase unique to that file)
     "gbk": ("gbk", "柑橘种植"),
     "gb18030": ("gb18030", "𠮷菇栽培"),  # 𠮷 (U+20BB7) needs GB18030's four-byte form, GBK lacks it
     "utf-16-bom": ("utf-16", "油茶种植"),
+    "utf-16-le-no-bom": ("utf-16-le", "莲藕种植"),  # NUL bytes suggest UTF-16; the decode must read as text
+    "utf-16-be-no-bom": ("utf-16-be", "菱角种植"),
 }
 
 
@@ -76,6 +78,8 @@ def test_encoded_file_is_read_correctly(settings, fake_embedder, name):
         assert data.startswith(codecs.BOM_UTF8)
     if name == "utf-16-bom":
         assert data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    if name.endswith("no-bom"):
+        assert data[:2] not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     (settings.corpus_dir / f"{name}.txt").write_bytes(data)
     report = build_index(settings, embedder=fake_embedder)
     assert report.skipped == []
@@ -302,16 +306,7 @@ def test_unreadable_file_is_skipped(settings, fake_embedder, monkeypatch):
 
 def test_file_unreadable_after_the_scan_is_skipped(settings, fake_embedder, monkeypatch):
     """Readable while scanned, gone unreadable when chunked (documents.read_text)."""
-    from searchkit import documents
-
     (settings.corpus_dir / "locked.txt").write_text(RURAL.format(marker="茶叶种植"), encoding="utf-8")
-    real_read_text = documents.read_text
-
-    def read_text(path):
-        if Path(path).name == "locked.txt":
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_read_text(path)
-
     real_read_bytes = Path.read_bytes
     calls: list[str] = []
 
