@@ -70,7 +70,7 @@ def main() -> None:
     plain = time.perf_counter() - started
 
     n = report.chunks_total
-    print(f"\n| what | wall s | passages/s |")
+    print("\n| what | wall s | passages/s |")
     print("|---|---|---|")
     print(f"| `searchkit index` full build ({n} passages, {report.windows_embedded} windows embedded) "
           f"| {wall:.1f} | {n / wall:.1f} |")

@@ -13,7 +13,6 @@ BUNDLED_CORPUS = ROOT / "corpus"
 
 from fake_embedder import BrokenEmbedder, FakeEmbedder  # noqa: E402  (tests/ is on sys.path under pytest)
 
-
 SPEECH_A = """在全市招商引资工作会议上的讲话
 同志们：
 今天召开会议，主要是总结去年招商引资工作，部署今年任务。

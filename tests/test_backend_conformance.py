@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import BUNDLED_CORPUS, SPEECH_A, SPEECH_B
+
 from searchkit.chunking import chunk_file
 from searchkit.keyword_index import KeywordIndex
 from searchkit.manifest import EngineBlock
 from searchkit.query import parse_query
 from searchkit.vector_index import VectorIndex, aggregate_windows, vector_ids
-
 
 # -- keyword side ---------------------------------------------------------------------------
 
@@ -156,7 +155,7 @@ def test_vectors_allowed_equals_brute_force_over_the_allowed_passages(vectors):
         assert ids(got) == brute_force(window_ids, data, query, 25, allowed)[0]
         assert ids(got) == [i for i in ids(index.search(query, len(window_ids))) if i // 256 in allowed][:25]
         passages = index.search_passages(query, 5, allowed=allowed)
-        every = list(zip(*brute_force(window_ids, data, query, len(window_ids), allowed)))
+        every = list(zip(*brute_force(window_ids, data, query, len(window_ids), allowed), strict=True))
         want = aggregate_windows(every)[:5]
         assert ids(passages) == ids(want) and {d for d, _ in passages} <= allowed
         np.testing.assert_allclose([s for _, s in passages], [s for _, s in want], rtol=1e-5)

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import click
 import pytest
-
 from conftest import cli_error
 
 RESULT_KEYS = {"rank", "score", "chunk_id", "source", "title", "heading", "text", "keyword_rank", "vector_rank",

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_embedder import FakeEmbedder
+
 from searchkit import store
 from searchkit.config import Settings
 from searchkit.indexer import build_index

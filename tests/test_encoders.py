@@ -11,15 +11,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SPEECH_A, SPEECH_B
+from tiny_model import make_tiny_model
+
 from searchkit import encoders, store
 from searchkit.config import Settings
 from searchkit.indexer import build_index
 from searchkit.onnx_encoder import OnnxEmbedder
 from searchkit.searcher import Searcher
 from searchkit.vector_index import VectorIndex, passage_windows, vector_ids
-from tiny_model import make_tiny_model
 
 ROOT = Path(__file__).resolve().parent.parent
 NEW_SPEECH = "在全区夜间经济工作推进会上的讲话\n一、大力发展夜间经济\n制定出台政策，繁荣夜市消费，打造特色步行街区。\n"

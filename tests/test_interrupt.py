@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from conftest import cli_error
+
 from searchkit import store
 from searchkit.searcher import Searcher
 

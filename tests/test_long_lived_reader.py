@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from fake_embedder import FakeEmbedder
+
 from searchkit.indexer import build_index
 from searchkit.searcher import Searcher
 

@@ -55,7 +55,6 @@ def assert_good_files_indexed(settings, report):
 
 from conftest import cli_error  # noqa: E402
 
-
 # --------------------------------------------------------------------------- encodings
 
 ENCODED = {  # id: (codec, phrase unique to that file)

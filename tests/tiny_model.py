@@ -18,7 +18,6 @@ def make_tiny_model(folder: Path, texts: list[str], pooling: str = "mean") -> Pa
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, BertTokenizerFast
-
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
