@@ -123,7 +123,7 @@ class Lexicon:
         self.source = source
 
     @classmethod
-    def open(cls, path: Path) -> "Lexicon":
+    def open(cls, path: Path) -> Lexicon:
         import logging
 
         import jieba
@@ -135,7 +135,7 @@ class Lexicon:
         return cls(tok, str(path))
 
     @classmethod
-    def full(cls) -> "Lexicon":
+    def full(cls) -> Lexicon:
         global _full
         if _full is None:
             with _lock:

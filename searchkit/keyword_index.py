@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import AbstractSet, Collection, Iterable, Sequence
 
-from whoosh import fields, index, query as wq, scoring
+from whoosh import fields, index, scoring
+from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 
 from . import analysis, config
-from .manifest import EngineBlock
 from .backends import Passage
+from .manifest import EngineBlock
 from .models import Chunk
-from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE, ParsedQuery
+from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE
+from .query import ParsedQuery
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class KeywordIndex:
 
     # -- writing -------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: Path) -> "KeywordIndex":
+    def create(cls, path: Path) -> KeywordIndex:
         Path(path).mkdir(parents=True, exist_ok=True)
         index.create_in(str(path), schema())
         return cls(path)

@@ -250,7 +250,7 @@ class Searcher:
         loading (Whoosh, FAISS, the ONNX encoder), so in hybrid mode the loads overlap:
         FAISS and the encoder load in threads while Whoosh searches (onnxruntime and FAISS
         release the GIL while they work)."""
-        self.generation  # open (and verify) once, before any thread touches it
+        _ = self.generation  # open (and verify) once, before any thread touches it
         if mode == "keyword":
             return {"keyword": keyword_side()}
         from concurrent.futures import ThreadPoolExecutor
