@@ -23,7 +23,7 @@ EMBED_TEMPLATE_VERSION = 2
 # with phrase and bigram bonuses; "lean" scores words and headings only, which Whoosh
 # answers several times faster on big indexes; "auto" is lean above LEAN_ABOVE passages.
 KEYWORD_PLANS = ("auto", "full", "lean")
-# Embedding precision of builds: "fp32" (sentence-transformers, the reference path) or "int8"
+# Embedding precision of builds: "fp32" (the model's verified ONNX export; see encoders.py) or "int8"
 # (the model quantised with onnxruntime: embedding 1.4-1.7x faster, dev nDCG@10 0.733 instead
 # of 0.746). Recorded in the manifest; queries use whatever encoder the index holds.
 PRECISIONS = ("fp32", "int8")

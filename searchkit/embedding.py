@@ -1,6 +1,7 @@
 """Text embedders behind one small interface.
 
-`SentenceTransformerEmbedder` is the reference path (used to build indexes). Everything
+`SentenceTransformerEmbedder` is the reference (the ONNX export is checked against it, and
+builds fall back to it; encoders.py decides who embeds what). Everything
 heavy (torch, sentence-transformers, the weights) is imported on first use.
 """
 from __future__ import annotations
