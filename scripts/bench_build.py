@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Full build of the bundled corpus, beside plain sentence-transformers encoding.
 
-Builds a fresh index of the corpus into a temporary folder (the reference path:
-sentence-transformers, sentence windows in length-sorted calls of <= 512 tokens) and reports its wall
-time per phase, then encodes the same passages whole with a plain
+Builds a fresh index of the corpus into a temporary folder exactly as `searchkit index`
+does (the embedder chosen by searchkit/encoders.py: the ONNX fp32 export on every core)
+and reports its wall time per phase, then encodes the same passages whole with a plain
 `SentenceTransformer.encode(texts, batch_size=32)` in the same process for comparison.
+`--check-vectors` also embeds every window with sentence-transformers (the reference) and
+prints the lowest cosine to the index's vectors (about as long again as the build).
 
-    .venv/bin/python scripts/bench_build.py [--corpus corpus]
+    .venv/bin/python scripts/bench_build.py [--corpus corpus] [--check-vectors]
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default=str(ROOT / "corpus"))
+    parser.add_argument("--check-vectors", action="store_true")
     args = parser.parse_args()
 
     from searchkit.config import Settings
@@ -43,18 +46,23 @@ def main() -> None:
         return advance
 
     print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
-    embedder = SentenceTransformerEmbedder("m3e-small")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(corpus_dir=Path(args.corpus), index_dir=Path(tmp) / "index")
         started = time.perf_counter()
-        report = build_index(settings, embedder=embedder, progress=progress)
+        report = build_index(settings, progress=progress)
         wall = time.perf_counter() - started
         phases = {name: (t0 - started, t1 - t0) for name, (t0, t1) in spans.items()}
         from searchkit.store import MetaStore, open_generation
 
-        meta = MetaStore(open_generation(settings.index_dir).meta_path, readonly=True)
-        texts = [c.text for c in meta.chunks(meta.all_doc_ids()).values()]
+        generation = open_generation(settings.index_dir)
+        meta = MetaStore(generation.meta_path, readonly=True)
+        chunks = meta.chunks(meta.all_doc_ids())
         meta.close()
+        texts = [c.text for c in chunks.values()]
+        embedder = SentenceTransformerEmbedder("m3e-small")
+        if args.check_vectors:
+            print(f"lowest cosine to sentence-transformers over every window: "
+                  f"{lowest_cosine(generation, chunks, embedder):.7f}")
 
     model = embedder._load()
     started = time.perf_counter()
@@ -62,13 +70,25 @@ def main() -> None:
     plain = time.perf_counter() - started
 
     n = report.chunks_total
-    print(f"\n| what | wall s | passages/s |")
+    print("\n| what | wall s | passages/s |")
     print("|---|---|---|")
     print(f"| `searchkit index` full build ({n} passages, {report.windows_embedded} windows embedded) "
           f"| {wall:.1f} | {n / wall:.1f} |")
     for name, (offset, seconds) in phases.items():
         print(f"| · phase: {name} (starts at {offset:.1f} s) | {seconds:.1f} | |")
     print(f"| plain sentence-transformers encode of the same {len(texts)} passages, whole | {plain:.1f} | {len(texts) / plain:.1f} |")
+
+
+def lowest_cosine(generation, chunks, embedder) -> float:
+    from searchkit.vector_index import VectorIndex, passage_windows, vector_ids
+
+    vectors = VectorIndex.load(generation.vectors_path, mmap=False)
+    ids, windows = [], []
+    for doc_id, chunk in chunks.items():
+        local = passage_windows(chunk.text)
+        ids += vector_ids(doc_id, [i for i, _ in local])
+        windows += [w for _, w in local]
+    return float((vectors.reconstruct(ids) * embedder.encode(windows)).sum(axis=1).min())
 
 
 if __name__ == "__main__":

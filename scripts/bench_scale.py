@@ -299,7 +299,7 @@ def real_queries(bundled_index):
     from searchkit.onnx_encoder import OnnxEmbedder
 
     generation = store.open_generation(Path(bundled_index))
-    encoder = OnnxEmbedder(generation.path / generation.manifest["encoder"]["path"], "m3e-small", threads=2)
+    encoder = OnnxEmbedder(generation.path / generation.manifest.encoder["path"], "m3e-small", threads=2)
     return encoder.encode(QUERIES)
 
 
@@ -469,6 +469,9 @@ def searcher_worker(a):
     import numpy as np
     from searchkit import analysis, store
     from searchkit.config import Settings
+    from searchkit.engines import manifest_blocks
+    from searchkit.fileutil import link_or_copy_tree
+    from searchkit.manifest import Counts, Manifest
     from searchkit.searcher import Searcher
     from searchkit.vector_index import VectorIndex, passage_windows, vector_ids
 
@@ -478,9 +481,8 @@ def searcher_worker(a):
     if not (settings.index_dir / store.CURRENT).exists():
         log(f"searcher {n}: assembling a generation in {settings.index_dir}")
         writer = store.GenerationWriter(settings.index_dir, None)
-        store._link_or_copy_tree(Path(a.workdir) / f"kw_{n}", writer.tmp / store.KEYWORD_DIR)
-        store._link_or_copy_tree(source.path / source.manifest["encoder"]["path"],
-                                 writer.tmp / source.manifest["encoder"]["path"])
+        link_or_copy_tree(Path(a.workdir) / f"kw_{n}", writer.tmp / store.KEYWORD_DIR)
+        link_or_copy_tree(source.path / source.manifest.encoder["path"], writer.tmp / source.manifest.encoder["path"])
         chunks = make_chunks(n, a.seed)
         meta = store.MetaStore(writer.tmp / store.META)
         meta.add_chunks((i, c.source, c, "") for i, c in enumerate(chunks))
@@ -499,13 +501,14 @@ def searcher_worker(a):
         vi.save(writer.tmp / store.VECTORS)
         del vi, x
         analysis.write_lexicon(writer.tmp / store.LEXICON)
-        manifest = store.new_manifest(
-            **store.expected_blocks(settings, "m3e-small", DIM),
-            counts={"files": n // 40, "unique_files": n // 40, "speeches": n // 40, "chunks": n},
-            next_doc_id=n, skipped=[], corpus_dir="(synthetic)", encoder=source.manifest["encoder"],
-            bench={"vectors": int(len(ids)), "vector_build_s": round(vector_build_s, 1)})
+        manifest = Manifest(
+            **manifest_blocks(settings, "m3e-small", DIM),
+            counts=Counts(files=n // 40, unique_files=n // 40, speeches=n // 40, chunks=n),
+            next_doc_id=n, skipped=[], corpus_dir="(synthetic)", encoder=source.manifest.encoder)
         writer.publish(manifest)
-    info = store.open_generation(settings.index_dir).manifest["bench"]
+        (settings.index_dir / "bench.json").write_text(json.dumps(
+            {"vectors": int(len(ids)), "vector_build_s": round(vector_build_s, 1)}))
+    info = json.loads((settings.index_dir / "bench.json").read_text())
     res = {"size": n, "vectors": info["vectors"], "vector_build_s": info["vector_build_s"], "load_start": load(),
            "n_queries": len(QUERIES), "reps": a.reps}
     searcher = Searcher(settings)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from contextvars import ContextVar
+from contextvars import Token as ContextToken
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -37,7 +39,6 @@ QUERY_STOPWORDS = frozenset(
 )
 
 _lock = threading.Lock()
-_tokenizer = None
 
 
 def user_dict_hash() -> str:
@@ -72,13 +73,16 @@ class LexiconFreq:
     def __init__(self, path: Path):
         import sqlite3
 
+        # Shared by the threads of a long-lived reader: one connection, one lock.
         self.db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self._db_lock = threading.Lock()
         self.total = self.db.execute("SELECT value FROM meta WHERE key='total'").fetchone()[0]
         self._cache: dict[str, int | None] = {}
 
     def get(self, word: str, default=None):
         if word not in self._cache:
-            row = self.db.execute("SELECT freq FROM freq WHERE word=?", (word,)).fetchone()
+            with self._db_lock:
+                row = self.db.execute("SELECT freq FROM freq WHERE word=?", (word,)).fetchone()
             self._cache[word] = row[0] if row else None
         value = self._cache[word]
         return default if value is None else value
@@ -97,7 +101,7 @@ def write_lexicon(path: Path) -> None:
     """Dump the loaded jieba table (with the domain dictionary) for LexiconFreq."""
     import sqlite3
 
-    tok = jieba_tokenizer()
+    tok = Lexicon.full().tokenizer
     tmp = Path(f"{path}.tmp")
     tmp.unlink(missing_ok=True)
     db = sqlite3.connect(tmp)
@@ -110,56 +114,100 @@ def write_lexicon(path: Path) -> None:
     tmp.replace(path)
 
 
-def use_lexicon(path: Path) -> None:
-    """Cut text with the table in `path` unless the full table is already loaded."""
-    global _tokenizer
-    with _lock:
-        if _tokenizer is None:
-            import logging
+class Lexicon:
+    """One jieba word table and the tokenizer that cuts with it.
 
-            import jieba
+    A generation owns its lexicon (`open(path)`: its lexicon.sqlite read on demand); a
+    full build uses `full()`, the whole table with the domain dictionary, loaded once per
+    process. The cutting functions below take a lexicon, or else the one made active in
+    the calling thread's context (`activate`), or else the full table: no process-wide
+    "first caller wins" state.
+    """
 
-            jieba.setLogLevel(logging.WARNING)
-            tok = jieba.Tokenizer()
-            freq = LexiconFreq(path)
-            tok.FREQ, tok.total, tok.initialized = freq, freq.total, True
-            _tokenizer = tok
+    def __init__(self, tokenizer, source: str):
+        self.tokenizer = tokenizer
+        self.source = source
+
+    @classmethod
+    def open(cls, path: Path) -> Lexicon:
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        tok = jieba.Tokenizer()
+        freq = LexiconFreq(path)
+        tok.FREQ, tok.total, tok.initialized = freq, freq.total, True
+        return cls(tok, str(path))
+
+    @classmethod
+    def full(cls) -> Lexicon:
+        global _full
+        if _full is None:
+            with _lock:
+                if _full is None:
+                    _full = cls(_load_full_tokenizer(), "jieba + " + USER_DICT.name)
+        return _full
+
+
+_full: Lexicon | None = None  # the whole table: the same for every caller, so loaded once
+_active: ContextVar[Lexicon | None] = ContextVar("searchkit_lexicon", default=None)
+
+
+def activate(lexicon: Lexicon | None) -> ContextToken:
+    """Make `lexicon` the one this thread's context cuts with; returns a token for `deactivate`."""
+    return _active.set(lexicon)
+
+
+def deactivate(token: ContextToken) -> None:
+    _active.reset(token)
+
+
+def current_lexicon() -> Lexicon:
+    return _active.get() or Lexicon.full()
 
 
 def jieba_tokenizer():
-    """The shared jieba.Tokenizer with the domain dictionary (loaded once per process)."""
-    global _tokenizer
-    if _tokenizer is None:
-        with _lock:
-            if _tokenizer is None:
-                import logging
+    """The jieba.Tokenizer of the current lexicon (see Lexicon)."""
+    return current_lexicon().tokenizer
 
-                import jieba
 
-                jieba.setLogLevel(logging.WARNING)
-                tok = jieba.Tokenizer()
-                tok.initialize()
-                tok.load_userdict(str(USER_DICT))
-                _tokenizer = tok
-    return _tokenizer
+def _load_full_tokenizer():
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.initialize()
+    tok.load_userdict(str(USER_DICT))
+    return tok
+
+
+def words(text: str, lexicon: Lexicon | None = None) -> tuple[tuple[str, int, int], ...]:
+    """Precise-mode words as (word, start, end), punctuation and spaces dropped, lowercased."""
+    return _words(text, lexicon or current_lexicon())
+
+
+def subwords_of(word: str, lexicon: Lexicon | None = None) -> tuple[str, ...]:
+    """Dictionary words of 2+ characters strictly inside `word` (jieba's search-mode pieces)."""
+    return _subwords_of(word, lexicon or current_lexicon())
 
 
 @lru_cache(maxsize=4096)  # each passage is cut for three fields in a row: cut it once
-def words(text: str) -> tuple[tuple[str, int, int], ...]:
-    """Precise-mode words as (word, start, end), punctuation and spaces dropped, lowercased."""
+def _words(text: str, lexicon: Lexicon) -> tuple[tuple[str, int, int], ...]:
     out = []
-    for word, start, end in jieba_tokenizer().tokenize(text, mode="default", HMM=HMM):
+    for word, start, end in lexicon.tokenizer.tokenize(text, mode="default", HMM=HMM):
         if _WORDLIKE.search(word):
             out.append((word.strip().lower(), start, end))
     return tuple(out)
 
 
 @lru_cache(maxsize=65536)
-def subwords_of(word: str) -> tuple[str, ...]:
-    """Dictionary words of 2+ characters strictly inside `word` (jieba's search-mode pieces)."""
+def _subwords_of(word: str, lexicon: Lexicon) -> tuple[str, ...]:
     if len(word) <= 2:
         return ()
-    freq = jieba_tokenizer().FREQ
+    freq = lexicon.tokenizer.FREQ
     pieces = []
     for n in (2, 3):
         for i in range(len(word) - n + 1):

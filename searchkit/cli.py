@@ -9,12 +9,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from .config import LEAN_ABOVE, Settings
-from .errors import InputError, SearchkitError
+from .errors import INTERRUPTED_EXIT_CODE, UNEXPECTED_EXIT_CODE, InputError, SearchkitError
 
 app = typer.Typer(
     help="Hybrid keyword + semantic search over Chinese speeches and reports.",
@@ -36,8 +36,10 @@ def _console(stderr: bool = False, soft_wrap: bool = False):
 
 
 def _fail(message: str, code: int = 1) -> None:
-    # soft_wrap: one line however long, so scripts can grep it
-    _console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {_escape(message)}")
+    # soft_wrap: one line however long, so scripts can grep it; a line break inside the
+    # message (a file name can hold one) is shown escaped, so the error stays one line.
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    _console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {_escape(one_line)}")
     raise typer.Exit(code)
 
 
@@ -55,13 +57,14 @@ def _run(fn):
         _fail(str(error), error.exit_code)
     except KeyboardInterrupt:
         _console(stderr=True).print("interrupted")
-        raise typer.Exit(130)
+        raise typer.Exit(INTERRUPTED_EXIT_CODE) from None
     except typer.Exit:
         raise
-    except Exception as error:  # a bug: still one line, with a way to see the details
+    except Exception as error:  # a bug: still one line, its own exit code, a way to see the details
         if os.environ.get("SEARCHKIT_DEBUG"):
             raise
-        _fail(f"unexpected {type(error).__name__}: {error} (set SEARCHKIT_DEBUG=1 for the traceback and please report it)")
+        _fail(f"unexpected {type(error).__name__}: {error} (a bug in searchkit; run again with SEARCHKIT_DEBUG=1 "
+              "for the traceback and please report it)", UNEXPECTED_EXIT_CODE)
 
 
 # -- index ---------------------------------------------------------------------------------------
@@ -75,7 +78,7 @@ def index(
     as_json: JsonOpt = False,
 ) -> None:
     """Build the index, or bring it up to date after files were added, changed or removed."""
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    settings = _run(lambda: Settings.from_env(corpus_dir=corpus, index_dir=index_dir))
 
     def work():
         from .indexer import build_index
@@ -122,7 +125,7 @@ class _progress_bars:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled and sys.stderr.isatty() or enabled and os.environ.get("SEARCHKIT_PROGRESS") == "1"
-        self.progress = None
+        self.progress: Any = None  # a rich Progress while enabled
 
     def __enter__(self):
         if not self.enabled:
@@ -190,20 +193,23 @@ def similar(
 
 
 def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
-    from .errors import InputError
+    from .errors import CorpusError, InputError
 
     if file is not None:
-        try:
-            from .documents import read_text
-            from .readers import SUPPORTED_SUFFIXES, read_document
+        # A file named on the command line is input, not corpus: its problems are exit 2.
+        if not file.exists():
+            raise InputError(f"file {file} does not exist; check the path given to --file")
+        if file.is_dir():
+            raise InputError(f"{file} is a folder; give a text file to --file")
+        from .documents import read_text
+        from .readers import SUPPORTED_SUFFIXES, read_document
 
+        try:
             if file.suffix.lower() in SUPPORTED_SUFFIXES - {".txt"}:  # a draft in Word, a saved page…
                 return read_document(file).text()
             return read_text(file)  # any other name is read as plain text, as it always was
-        except FileNotFoundError:
-            raise InputError(f"file {file} does not exist; check the path given to --file") from None
-        except IsADirectoryError:
-            raise InputError(f"{file} is a folder; give a text file to --file") from None
+        except CorpusError as error:
+            raise InputError(str(error)) from None
     if text is None or text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise InputError("no paragraph given; pass it as an argument, with --file, or on standard input")
@@ -299,16 +305,16 @@ def status(
     """What is indexed, and whether the corpus has changed since."""
     from .status import index_status
 
-    settings = Settings.from_env(corpus_dir=corpus, index_dir=index_dir)
+    settings = _run(lambda: Settings.from_env(corpus_dir=corpus, index_dir=index_dir))
     info = _run(lambda: index_status(settings, verify=verify))
     if as_json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    out = _console()
+    out = _console(soft_wrap=True)  # one line per fact: a long path is never broken in two
     counts = info["counts"]
     out.print(f"Index    {info['index']} (generation {info['generation']}, built {info['built_at']})")
     out.print(f"Model    {info['model']['name']} ({info['model'].get('dimension')} dims, "
-              f"{info['model'].get('precision', 'fp32')})"
+              f"{info['model']['precision']})"
               f"{' · ONNX query encoder' if info['query_encoder'] else ''}")
     out.print(f"Content  {counts['files']} files, {counts['speeches']} speeches, {counts['chunks']} passages")
     out.print(f"Keywords {info['keyword_plan']} query plan"
@@ -478,7 +484,3 @@ def _eval_beir(folder: Path, index_dir: Path | None, mode: str, k: int, as_json:
         table.add_row(m, f"{s[f'ndcg@{k}']:.3f}", f"{s[f'mrr@{k}']:.3f}", f"{s[f'hit@{k}']:.3f}",
                       f"{t.get('p50', 0):.0f}", f"{t.get('p90', 0):.0f}")
     _console().print(table)
-
-
-def main() -> None:  # pragma: no cover
-    app()

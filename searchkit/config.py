@@ -23,10 +23,11 @@ EMBED_TEMPLATE_VERSION = 2
 # with phrase and bigram bonuses; "lean" scores words and headings only, which Whoosh
 # answers several times faster on big indexes; "auto" is lean above LEAN_ABOVE passages.
 KEYWORD_PLANS = ("auto", "full", "lean")
-# Embedding precision of builds: "fp32" (sentence-transformers, the reference path) or "int8"
+# Embedding precision of builds: "fp32" (the model's verified ONNX export; see encoders.py) or "int8"
 # (the model quantised with onnxruntime: embedding 1.4-1.7x faster, dev nDCG@10 0.733 instead
 # of 0.746). Recorded in the manifest; queries use whatever encoder the index holds.
 PRECISIONS = ("fp32", "int8")
+DEFAULT_PRECISION = "fp32"  # also what an index recorded before precisions existed was built with
 
 
 def require_precision(precision: str) -> str:
@@ -60,11 +61,16 @@ class Settings:
     model: str = DEFAULT_MODEL
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     keyword_plan: str = "auto"  # see KEYWORD_PLANS; query-time only, the index is the same
-    precision: str = "fp32"  # see PRECISIONS; build-time
+    precision: str = DEFAULT_PRECISION  # see PRECISIONS; build-time
+
+    def __post_init__(self) -> None:
+        # Validated once, here: every later use may trust these values.
+        require_precision(self.precision)
+        resolve_keyword_plan(self.keyword_plan, 0)
 
     @classmethod
     def from_env(cls, corpus_dir: Path | None = None, index_dir: Path | None = None,
-                 model: str | None = None) -> "Settings":
+                 model: str | None = None) -> Settings:
         """Build settings from flags (if given), else SEARCHKIT_* variables, else defaults."""
         env = os.environ
         return cls(
@@ -75,7 +81,7 @@ class Settings:
             precision=env.get("SEARCHKIT_PRECISION") or cls.precision,
         )
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
     def chunking_dict(self) -> dict:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CorpusError
+from .fileutil import relative_source
 from .readers import SUPPORTED_SUFFIXES, is_document_name, unsupported_advice
 
 __all__ = ["SUPPORTED_SUFFIXES", "CorpusFile", "Skipped", "scan_corpus"]
@@ -41,7 +42,7 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
     seen_dirs: set[tuple[int, int]] = set()
 
     def on_error(error: OSError) -> None:
-        skipped.append(Skipped(_relative(Path(error.filename or root), root), f"unreadable folder ({error.strerror})"))
+        skipped.append(Skipped(relative_source(Path(error.filename or root), root), f"unreadable folder ({error.strerror})"))
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
         try:
@@ -57,7 +58,7 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
             if not is_document_name(name):
                 continue
             path = Path(dirpath) / name
-            source = _relative(path, root)
+            source = relative_source(path, root)
             advice = unsupported_advice(path)
             if advice is not None:  # named, never silently ignored: the user may expect it indexed
                 skipped.append(Skipped(source, f"{advice}"))
@@ -83,9 +84,3 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
     files.sort(key=lambda f: f.source)
     return files, skipped
 
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()

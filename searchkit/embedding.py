@@ -1,6 +1,7 @@
 """Text embedders behind one small interface.
 
-`SentenceTransformerEmbedder` is the reference path (used to build indexes). Everything
+`SentenceTransformerEmbedder` is the reference (the ONNX export is checked against it, and
+builds fall back to it; encoders.py decides who embeds what). Everything
 heavy (torch, sentence-transformers, the weights) is imported on first use.
 """
 from __future__ import annotations
@@ -9,11 +10,11 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import SearchkitError
+from .errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 BUNDLED_MODELS = {"m3e-small": ("embedding", "m3e-small")}
 
 
-class ModelNotFoundError(SearchkitError):
+class ModelNotFoundError(ModelError):
     pass
 
 
@@ -48,25 +49,32 @@ def resolve_model_path(model: str) -> Path:
 
 
 # Extra embedders by name (e.g. a test's fake, or a plug-in); anything else is a model name/folder.
-_REGISTRY: dict[str, Callable[[], "Embedder"]] = {}
+_REGISTRY: dict[str, Callable[[], Embedder]] = {}
 
 
-def register_embedder(name: str, factory: Callable[[], "Embedder"]) -> None:
+def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
+    """Make SEARCHKIT_MODEL=`name` mean `factory()` for builds and queries (encoders.py)."""
     _REGISTRY[name] = factory
 
 
-def make_embedder(model: str) -> "Embedder":
-    """The indexing-time embedder for a configured model name."""
-    if model in _REGISTRY:
-        return _REGISTRY[model]()
-    return SentenceTransformerEmbedder(model)
+def unregister_embedder(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def registered_embedder(name: str) -> Embedder | None:
+    """A new instance of the embedder registered under `name`, if any."""
+    factory = _REGISTRY.get(name)
+    return factory() if factory else None
 
 
 class Embedder(Protocol):
     """Anything that turns texts into L2-normalised float32 rows of a fixed width."""
 
-    name: str
-    dimension: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         ...
@@ -107,7 +115,7 @@ class SentenceTransformerEmbedder:
         self.name = model
         self.path = resolve_model_path(model)
         self.batch_size = batch_size
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer, loaded on first use
         self._dimension: int | None = None
 
     def _load(self):

@@ -18,19 +18,18 @@ from typing import Callable
 
 import numpy as np
 
-from . import analysis, bigram_index, chunking, store
-from .config import Settings, require_precision
+from . import analysis, bigram_index, chunking, encoders, store
+from .config import Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
-from .embedding import Embedder, SentenceTransformerEmbedder, make_embedder, resolve_model_path
-from .errors import CorpusError, IndexCorruptError, IndexMismatchError, SearchkitError
+from .embedding import Embedder
+from .engines import expected_blocks, manifest_blocks
+from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, SearchkitError
 from .keyword_index import KeywordIndex
+from .manifest import Counts, Manifest
 from .models import Chunk
-from .store import expected_blocks
 from .vector_index import VectorIndex, passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
-
-ENCODER_DIR = "encoder"
 
 # progress(phase, total) -> advance(n); the CLI passes rich progress bars, tests pass nothing.
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -54,7 +53,6 @@ class IndexReport:
     rebuild_reason: str = ""
     up_to_date: bool = False
     seconds: float = 0.0
-    removed_stale: list[str] = field(default_factory=list)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
@@ -62,236 +60,336 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
     started = time.perf_counter()
     index_dir = Path(settings.index_dir)
     report = IndexReport(index_dir=index_dir)
-    require_precision(settings.precision)
     files, skipped = scan_corpus(settings.corpus_dir)
     report.skipped.extend(skipped)
-    explicit_embedder = embedder is not None
-    embedder = embedder or make_embedder(settings.model)  # lazy: loads on first encode
+    name = embedder.name if embedder is not None else settings.model
     with store.build_lock(index_dir):
-        report.removed_stale = store.remove_stale(index_dir)
-        previous, report.rebuild_reason = _usable_previous(index_dir, settings, embedder, rebuild)
+        store.remove_stale(index_dir)
+        previous, report.rebuild_reason = _usable_previous(index_dir, settings, name, rebuild)
         report.rebuilt = previous is None
-        donor = None if previous or rebuild else _vector_donor(index_dir, settings, embedder)
+        donor = None if previous or rebuild else _vector_donor(index_dir, settings, name)
         work_dir = index_dir / f"tmp-encoder-{os.getpid()}"  # a tmp-* name: remove_stale clears leftovers
+
+        def provide_encoder() -> encoders.BuildEncoder:  # called only once there is work to do
+            return encoders.for_build(settings, previous or donor, work_dir, embedder)
+
         try:
-            if not explicit_embedder:
-                embedder = _faster_embedder(settings, previous, work_dir) or embedder
-            _update(settings, embedder, files, previous, report, progress, strict, donor)
+            _update(settings, provide_encoder, files, previous, report, progress, strict, donor)
         except OSError as error:
-            raise SearchkitError(store.describe_os_error(error, index_dir)) from error
+            raise store.write_error(error, index_dir) from error
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-        report.removed_stale += store.remove_stale(index_dir)
+        store.remove_stale(index_dir)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _usable_previous(index_dir: Path, settings: Settings, embedder: Embedder, rebuild: bool):
+def _usable_previous(index_dir: Path, settings: Settings, embedder_name: str, rebuild: bool):
     """The live generation if an update can start from it, else (None, why not)."""
     if rebuild:
         return None, "--rebuild"
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, expected_blocks(settings, embedder.name, None, settings.precision), index_dir)
-    except IndexMismatchError as error:
-        block = str(error).split("other ")[1].split(" settings")[0] if "other " in str(error) else "index"
-        return None, f"the {block} settings changed"
-    except IndexCorruptError as error:
-        return None, str(error).split(";")[0]
-    except SearchkitError:  # no index yet
+        store.check_compatible(generation.manifest, expected_blocks(settings, embedder_name, settings.precision), index_dir)
+    except (IndexMismatchError, IndexCorruptError) as error:
+        return None, error.rebuild_reason
+    except IndexMissingError:
         return None, "no index yet"
     return generation, ""
 
 
-def _vector_donor(index_dir: Path, settings: Settings, embedder: Embedder):
+def _vector_donor(index_dir: Path, settings: Settings, embedder_name: str):
     """A live generation whose vectors can be reused although it cannot be updated in place
     (e.g. only the chunking or tokenizer settings changed): same model, same windows."""
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder.name, None, settings.precision)["model"]},
+        store.check_compatible(generation.manifest, {"model": expected_blocks(settings, embedder_name, settings.precision)["model"]},
                                index_dir)
     except SearchkitError:
         return None
     return generation
 
 
-def _update(settings, embedder, files, previous, report, progress, strict, donor=None):
-    index_dir = Path(settings.index_dir)
-    old_meta = store.MetaStore(previous.meta_path, readonly=True) if previous else None
-    old_sources = {s: key for s, key, _size, _n in old_meta.files()} if old_meta else {}
-    old_keys = set(old_sources.values())
+# -- the plan: what changes, decided before anything is written --------------------------------
 
-    # Content known to be unusable (recorded by the previous build) is skipped again
-    # without reading, and does not by itself make the index out of date.
-    known_bad = {entry["file_key"]: entry["reason"] for entry in (previous.manifest.get("skipped", []) if previous else [])}
-    canonical: dict[str, CorpusFile] = {}  # one file_key is chunked once, under its first name
+@dataclass
+class Previous:
+    """What a build needs to know of the generation it updates (empty for a full build)."""
+
+    sources: dict[str, str] = field(default_factory=dict)  # file name -> file key
+    speeches: dict[str, int] = field(default_factory=dict)  # file key -> speeches in it
+    names: dict[str, str] = field(default_factory=dict)  # file key -> the name its passages carry
+    known_bad: dict[str, str] = field(default_factory=dict)  # file key -> why it was skipped
+    skipped: list[dict] = field(default_factory=list)
+    next_doc_id: int = 1
+
+    @classmethod
+    def of(cls, generation) -> Previous:
+        if generation is None:
+            return cls()
+        meta = store.MetaStore(generation.meta_path, readonly=True)
+        try:
+            files, names = meta.files(), meta.source_of_file_keys()
+        finally:
+            meta.close()
+        m = generation.manifest
+        return cls({s: k for s, k, _size, _n in files}, {k: n for _s, k, _size, n in files}, names,
+                   {e["file_key"]: e["reason"] for e in m.skipped}, m.skipped, m.next_doc_id)
+
+
+@dataclass
+class Plan:
+    """What a build does, from the corpus scan, the previous generation and the chunks of
+    new content: pure data, computed before anything is written."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
+    unchanged: list[str]
+    skipped: list[Skipped]
+    skipped_entries: list[dict]  # the manifest's record of them
+    new_chunks: list[tuple[str, Chunk]]  # (file key, passage) to add
+    gone_keys: list[str]  # content no file holds any more
+    renamed: dict[str, str]  # file key -> its new name (the old first name is gone)
+    files: list[CorpusFile]  # the files of the new generation
+    speeches: dict[str, int]
+    up_to_date: bool
+
+
+def canonical_files(files: list[CorpusFile]) -> dict[str, CorpusFile]:
+    """One file per content: its first name in sorted order (content is chunked once)."""
+    canonical: dict[str, CorpusFile] = {}
     for f in files:
         canonical.setdefault(f.file_key, f)
-    new_keys = [k for k in canonical if k not in old_keys and k not in known_bad]
+    return canonical
 
-    # Chunk new content.
+
+def plan_update(files: list[CorpusFile], previous: Previous, new_chunks: list[tuple[str, Chunk]],
+                bad: dict[str, str], speeches: dict[str, int], has_previous: bool) -> Plan:
+    """The plan, given the chunks of the new content and which content is unusable (`bad`)."""
+    skipped = [Skipped(f.source, bad[f.file_key]) for f in files if f.file_key in bad]
+    usable = [f for f in files if f.file_key not in bad]  # every name of unusable content is skipped
+    current = {f.source: f.file_key for f in usable}
+    old = previous.sources
+    gone_keys = sorted(set(old.values()) - set(current.values()))
+    indexed = {key for key, _ in new_chunks} | (set(old.values()) - set(gone_keys))
+    # A passage carries the first name of its content; if that file went away, the first
+    # surviving name takes over (the same name a fresh full build would give it).
+    renamed = {key: f.source for key, f in canonical_files(usable).items()
+               if key in previous.names and previous.names[key] != f.source}
+    skipped_entries = [{"source": f.source, "file_key": f.file_key, "reason": bad[f.file_key]}
+                       for f in files if f.file_key in bad]
+    return Plan(
+        added=[f.source for f in usable if f.source not in old],
+        changed=[f.source for f in usable if f.source in old and old[f.source] != f.file_key],
+        removed=sorted(set(old) - set(current)),
+        unchanged=[f.source for f in usable if old.get(f.source) == f.file_key],
+        skipped=skipped, skipped_entries=skipped_entries, new_chunks=new_chunks, gone_keys=gone_keys,
+        renamed=renamed, files=[f for f in files if f.file_key in indexed],
+        speeches={**previous.speeches, **speeches},
+        up_to_date=(has_previous and not new_chunks and not gone_keys and current == old
+                    and skipped_entries == previous.skipped),
+    )
+
+
+@dataclass
+class VectorPlan:
+    """Which passages get embedded and which reuse a stored vector."""
+
+    rows: list[tuple[int, str, Chunk, str]]  # (doc id, file key, passage, embed key)
+    new_ids: list[int]  # window vector ids to embed ...
+    new_texts: list[str]  # ... and their texts
+    reused_ids: list[int]  # window vector ids that take ...
+    reused_from: list[int]  # ... the stored vector of these ids
+    next_doc_id: int
+    embedded_chunks: int = 0
+    reused_chunks: int = 0
+
+    @property
+    def unique_texts(self) -> list[str]:
+        # Short passages give the same window at both sizes: embed each distinct text once.
+        return list(dict.fromkeys(self.new_texts))
+
+
+def embed_key(embedder_name: str, windows: list[tuple[int, str]]) -> str:
+    """What a passage's vectors depend on: the model and the window texts."""
+    return hashlib.sha256("\n".join([embedder_name, *(w for _, w in windows)]).encode()).hexdigest()
+
+
+def plan_vectors(new_chunks: list[tuple[str, Chunk]], next_doc_id: int, embedder_name: str,
+                 reusable: dict[str, int]) -> VectorPlan:
+    plan = VectorPlan([], [], [], [], [], next_doc_id)
+    for key, chunk in new_chunks:
+        doc_id = plan.next_doc_id
+        windows = passage_windows(chunk.text)
+        ek = embed_key(embedder_name, windows)
+        plan.rows.append((doc_id, key, chunk, ek))
+        local = [i for i, _ in windows]
+        if ek in reusable:
+            plan.reused_ids += vector_ids(doc_id, local)
+            plan.reused_from += vector_ids(reusable[ek], local)
+            plan.reused_chunks += 1
+        else:
+            plan.new_ids += vector_ids(doc_id, local)
+            plan.new_texts += [w for _, w in windows]
+            plan.embedded_chunks += 1
+        plan.next_doc_id += 1
+    return plan
+
+
+# -- executing it --------------------------------------------------------------------------------
+
+def _chunk_new_content(files, previous: Previous, settings: Settings, progress):
+    """Chunk each content not indexed yet (once, under its first name); content known to be
+    unusable (recorded by the previous build) is skipped again without reading."""
+    canonical = canonical_files(files)
+    old_keys = set(previous.sources.values())
+    new_keys = [k for k in canonical if k not in old_keys and k not in previous.known_bad]
+    bad = {k: previous.known_bad[k] for k in canonical if k in previous.known_bad}
     new_chunks: list[tuple[str, Chunk]] = []
-    speeches_of: dict[str, int] = {}
-    bad = {k: known_bad[k] for k in canonical if k in known_bad}
+    speeches: dict[str, int] = {}
     advance = progress("chunking", len(new_keys)) if progress and new_keys else None
     for key in new_keys:
-        f = canonical[key]
         try:
-            chunks = chunking.chunk_file(f.path, settings.corpus_dir, settings.chunking)
+            chunks = chunking.chunk_file(canonical[key].path, settings.corpus_dir, settings.chunking)
         except CorpusError as error:
             bad[key] = str(error)
             chunks = []
         if not chunks and key not in bad:
             bad[key] = "no text to index (empty or whitespace only)"
-        speeches_of[key] = len({c.speech_index for c in chunks})
+        speeches[key] = len({c.speech_index for c in chunks})
         new_chunks += [(key, c) for c in chunks]
         if advance:
             advance(1)
-    # Every name of unusable content is reported skipped, and none counts as added.
-    report.skipped += [Skipped(f.source, bad[f.file_key]) for f in files if f.file_key in bad]
-    usable = [f for f in files if f.file_key not in bad]
-    current_sources = {f.source: f.file_key for f in usable}
-    for f in usable:
-        if f.source not in old_sources:
-            report.added.append(f.source)
-        elif old_sources[f.source] != f.file_key:
-            report.changed.append(f.source)
-        else:
-            report.unchanged.append(f.source)
-    report.removed = sorted(set(old_sources) - set(current_sources))
-    gone_keys = sorted(old_keys - set(current_sources.values()))
-    skipped_entries = [{"source": f.source, "file_key": f.file_key, "reason": bad[f.file_key]}
-                       for f in files if f.file_key in bad]
+    return new_chunks, bad, speeches
 
-    if (previous is not None and not new_chunks and not gone_keys and current_sources == old_sources
-            and skipped_entries == previous.manifest.get("skipped", [])):
-        report.up_to_date = True
-        report.generation = previous.number
-        report.chunks_total = previous.manifest["counts"]["chunks"]
-        report.speeches_total = previous.manifest["counts"]["speeches"]
-        old_meta.close()
+
+def _update(settings, provide_encoder, files, previous, report, progress, strict, donor=None):
+    old = Previous.of(previous)
+    new_chunks, bad, speeches = _chunk_new_content(files, old, settings, progress)
+    plan = plan_update(files, old, new_chunks, bad, speeches, previous is not None)
+    for name in ("added", "changed", "removed", "unchanged"):
+        setattr(report, name, getattr(plan, name))
+    report.skipped += plan.skipped
+    if plan.up_to_date:
+        report.up_to_date, report.generation = True, previous.number
+        report.chunks_total, report.speeches_total = previous.manifest.counts.chunks, previous.manifest.counts.speeches
         return
-
     if strict and report.skipped:
         first = report.skipped[0]
         raise CorpusError(f"{first.source}: {first.reason} (--strict makes skipped files fatal)")
-    # Keys whose files were all skipped must not stay in the files table.
-    indexed_keys = {key for key, _ in new_chunks} | (old_keys - set(gone_keys))
-    if old_meta:
-        for source, key, _size, n in old_meta.files():
-            speeches_of.setdefault(key, n)
 
-    # Embed what is new; reuse the vectors of passages whose text is unchanged.
-    source = previous or donor
+    built = provide_encoder()
+    source = previous or donor  # whose stored vectors can be reused
     old_vectors = VectorIndex.load(source.vectors_path, mmap=False) if source else None
-    if previous:
-        reusable = old_meta.embed_keys()
-    elif donor:
-        donor_meta = store.MetaStore(donor.meta_path, readonly=True)
-        reusable = donor_meta.embed_keys()
-        donor_meta.close()
-    else:
-        reusable = {}
-    next_id = previous.manifest["next_doc_id"] if previous else 1
-    rows: list[tuple[int, str, Chunk, str]] = []
-    new_ids: list[int] = []
-    new_texts: list[str] = []
-    reused_ids: list[int] = []
-    reused_from: list[int] = []
-    for key, chunk in new_chunks:
-        windows = passage_windows(chunk.text)
-        embed_key = hashlib.sha256("\n".join([embedder.name, *(w for _, w in windows)]).encode()).hexdigest()
-        rows.append((next_id, key, chunk, embed_key))
-        local = [i for i, _ in windows]
-        if embed_key in reusable and old_vectors is not None:
-            reused_ids += vector_ids(next_id, local)
-            reused_from += vector_ids(reusable[embed_key], local)
-            report.chunks_reused += 1
-        else:
-            new_ids += vector_ids(next_id, local)
-            new_texts += [w for _, w in windows]
-            report.chunks_embedded += 1
-        next_id += 1
-    # Short passages give the same window at both sizes: embed each distinct text once.
-    unique = list(dict.fromkeys(new_texts))
-    report.windows_embedded = len(unique)
-    reused = old_vectors.reconstruct(reused_from) if reused_from else None
-
-    # Write the new generation. An update cuts its few new passages with the previous
-    # generation's jieba table read on demand (identical cuts, no 1 s dictionary load).
+    vectors = plan_vectors(plan.new_chunks, old.next_doc_id, built.embedder.name,
+                           _embed_keys(source) if old_vectors is not None else {})
+    report.chunks_embedded, report.chunks_reused = vectors.embedded_chunks, vectors.reused_chunks
+    report.windows_embedded = len(vectors.unique_texts)
+    # An update cuts its few new passages with the previous generation's jieba table read
+    # on demand (identical cuts, no 1 s dictionary load).
+    lexicon = None
     if previous is not None and (previous.path / store.LEXICON).exists():
-        analysis.use_lexicon(previous.path / store.LEXICON)
-    writer = store.GenerationWriter(index_dir, previous)
+        lexicon = analysis.activate(analysis.Lexicon.open(previous.path / store.LEXICON))
+    try:
+        generation = _write_generation(settings, plan, vectors, built, previous, old_vectors, report, progress)
+    finally:
+        if lexicon is not None:
+            analysis.deactivate(lexicon)
+    report.generation = generation.number
+
+
+def _embed_keys(generation) -> dict[str, int]:
+    meta = store.MetaStore(generation.meta_path, readonly=True)
+    try:
+        return meta.embed_keys()
+    finally:
+        meta.close()
+
+
+def _write_generation(settings, plan: Plan, vectors: VectorPlan, built, previous, old_vectors, report, progress):
+    writer = store.GenerationWriter(Path(settings.index_dir), previous)
+    unique = vectors.unique_texts
     embedding = None
     try:
         # The model (native code that releases the GIL) embeds in a worker thread while this
         # thread writes the metadata and the keyword index (Python): they overlap, not add up.
         if unique:
-            embedding = _BackgroundEncode(embedder, unique, progress("embedding", len(unique)) if progress else None)
-        if previous:
-            writer.seed_from_previous()
-            keyword = KeywordIndex(writer.tmp / store.KEYWORD_DIR)
-        else:
-            keyword = KeywordIndex.create(writer.tmp / store.KEYWORD_DIR)
-        meta = store.MetaStore(writer.tmp / store.META)
-        removed_docs = meta.chunks(meta.doc_ids_of_files(gone_keys))
-        meta.delete_files(gone_keys)
-        meta.add_chunks(rows)
-        meta.replace_files([(f.source, f.file_key, f.size, speeches_of.get(f.file_key, 0))
-                            for f in files if f.file_key in indexed_keys])
-        meta.commit()
-        counts = meta.db.execute("SELECT COUNT(*), COUNT(DISTINCT file_key || ':' || speech_index) FROM chunks").fetchone()
-        every_chunk = meta.chunks(meta.all_doc_ids())
-        meta.close()
-
-        advance = progress("keyword index", len(rows)) if progress and rows else None
-        keyword.update(gone_keys, [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
-        # Rebuilt whole each generation from the metadata (cheap: ~0.5 s per 1,000 passages).
-        bigram_index.build(writer.tmp / store.BIGRAMS_DIR,
-                           [(doc_id, bigram_index.passage_text(c)) for doc_id, c in sorted(every_chunk.items())])
-
+            embedding = _BackgroundEncode(built.embedder, unique, progress("embedding", len(unique)) if progress else None)
+        removed_docs, counts = _write_meta_and_keywords(writer, plan, vectors, previous, progress)
         embedded = None
         if embedding is not None:
-            unique_vectors = embedding.result()
             position = {text: i for i, text in enumerate(unique)}
-            embedded = unique_vectors[[position[t] for t in new_texts]]
-        vector_index = old_vectors if previous is not None else VectorIndex.create(
-            embedded.shape[1] if embedded is not None else reused.shape[1] if reused is not None
-            else embedder.dimension)
-        vector_index.remove([vid for doc_id, chunk in removed_docs.items()
-                             for vid in vector_ids(doc_id, [i for i, _ in passage_windows(chunk.text)])])
-        if embedded is not None:
-            vector_index.add(new_ids, embedded)
-        if reused is not None:
-            vector_index.add(reused_ids, reused)
-        vector_index = vector_index.scaled()
-        vector_index.save(writer.tmp / store.VECTORS)
-
+            embedded = embedding.result()[[position[t] for t in vectors.new_texts]]
+        vector_index = _write_vectors(writer, vectors, removed_docs, old_vectors, previous, embedded,
+                                      built.embedder)
         if not (writer.tmp / store.LEXICON).exists():
             analysis.write_lexicon(writer.tmp / store.LEXICON)
-        encoder = _provide_query_encoder(settings, embedder, previous or donor, writer.tmp)
         report.chunks_total, report.speeches_total = counts
-        manifest = store.new_manifest(
-            **expected_blocks(settings, embedder.name, vector_index.dimension, settings.precision),
-            counts={"files": len([f for f in files if f.file_key in indexed_keys]),
-                    "unique_files": len(indexed_keys), "speeches": counts[1], "chunks": counts[0]},
-            next_doc_id=next_id,
-            skipped=skipped_entries,
+        unique_keys = {f.file_key for f in plan.files}
+        return writer.publish(Manifest(
+            **manifest_blocks(settings, built.embedder.name, vector_index.dimension),
+            counts=Counts(files=len(plan.files), unique_files=len(unique_keys), speeches=counts[1], chunks=counts[0]),
+            next_doc_id=vectors.next_doc_id, skipped=plan.skipped_entries,
             corpus_dir=str(Path(settings.corpus_dir).resolve()),
-            encoder=encoder,
-        )
-        generation = writer.publish(manifest)
+            encoder=encoders.provide_query_encoder(settings, built, writer.tmp)))
     except BaseException:
         if embedding is not None:
             embedding.cancel()  # stops at the end of the batch under way
         writer.discard()
         raise
+
+
+def _write_meta_and_keywords(writer, plan: Plan, vectors: VectorPlan, previous, progress):
+    """Passages and files into meta.sqlite, then the keyword index; returns the removed
+    passages (doc id -> passage) and the new (passages, speeches) counts."""
+    if previous:
+        writer.seed_from_previous()
+        keyword = KeywordIndex(writer.tmp / store.KEYWORD_DIR)
+    else:
+        keyword = KeywordIndex.create(writer.tmp / store.KEYWORD_DIR)
+    meta = store.MetaStore(writer.tmp / store.META)
+    try:
+        removed_docs = meta.chunks(meta.doc_ids_of_files(plan.gone_keys))
+        meta.delete_files(plan.gone_keys)
+        for key, name in plan.renamed.items():
+            meta.rename_source(key, name)
+        meta.add_chunks(vectors.rows)
+        meta.replace_files([(f.source, f.file_key, f.size, plan.speeches.get(f.file_key, 0)) for f in plan.files])
+        meta.commit()
+        counts = meta.counts()
+        every_chunk = meta.chunks(meta.all_doc_ids())
     finally:
-        if old_meta:
-            old_meta.close()
-    report.generation = generation.number
+        meta.close()
+    rows = vectors.rows
+    advance = progress("keyword index", len(rows)) if progress and rows else None
+    keyword.update(list(removed_docs), [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
+    # The bigram BM25 matrix is rebuilt whole from the metadata each generation (cheap:
+    # ~0.5 s per 1,000 passages) rather than patched: BM25's idf and lengths change anyway.
+    bigram_index.build(writer.tmp / store.BIGRAMS_DIR,
+                       [(doc_id, bigram_index.passage_text(c)) for doc_id, c in sorted(every_chunk.items())])
+    return removed_docs, counts
+
+
+def _write_vectors(writer, vectors: VectorPlan, removed_docs, old_vectors, previous, embedded, embedder):
+    reused = old_vectors.reconstruct(vectors.reused_from) if vectors.reused_from else None
+    if previous is not None:
+        vector_index = old_vectors
+    else:
+        dimension = (embedded.shape[1] if embedded is not None else reused.shape[1] if reused is not None
+                     else embedder.dimension)
+        vector_index = VectorIndex.create(dimension)
+    vector_index.remove([vid for doc_id, chunk in removed_docs.items()
+                         for vid in vector_ids(doc_id, [i for i, _ in passage_windows(chunk.text)])])
+    if embedded is not None:
+        vector_index.add(vectors.new_ids, embedded)
+    if reused is not None:
+        vector_index.add(vectors.reused_ids, reused)
+    vector_index = vector_index.scaled()
+    vector_index.save(writer.tmp / store.VECTORS)
+    return vector_index
 
 
 class _EncodeCancelled(Exception):
@@ -333,83 +431,3 @@ class _BackgroundEncode:
     def cancel(self) -> None:
         self._cancelled.set()
         self._thread.join()
-
-
-def _faster_embedder(settings: Settings, previous, work_dir: Path):
-    """What embeds instead of sentence-transformers: for an update, the index's own ONNX
-    encoder; for an int8 build without one, a freshly quantised model in `work_dir`."""
-    encoder = _update_encoder(settings, previous) if previous is not None else None
-    if encoder is None and settings.precision == "int8":
-        encoder = _quantized_encoder(settings, work_dir)
-    return encoder
-
-
-def _update_encoder(settings: Settings, previous):
-    """For an update: the index's ONNX copy of the configured model, if it has one.
-
-    Importing sentence-transformers alone takes 8-10 s, longer than embedding a new
-    speech; the ONNX copy was exported from the same weights by the full build and agrees
-    with it to cosine >= 0.9999998 (scripts/verify_onnx.py). Full builds and rebuilds stay
-    on sentence-transformers, the reference path.
-    """
-    encoder = previous.manifest.get("encoder")
-    try:
-        fingerprint = _model_fingerprint(resolve_model_path(settings.model))
-    except SearchkitError:
-        return None
-    if (not encoder or encoder.get("model_fingerprint") != fingerprint
-            or encoder.get("precision", "fp32") != settings.precision):
-        return None
-    from .onnx_encoder import OnnxEmbedder
-
-    return OnnxEmbedder(previous.path / encoder["path"], settings.model, threads=os.cpu_count() or 1)
-
-
-def _provide_query_encoder(settings: Settings, embedder, previous, gen_dir: Path) -> dict | None:
-    """Give the generation a fast query-time (ONNX) copy of the model, exported once.
-
-    Query processes then never import torch (seconds); see onnx_encoder.py.
-    """
-    try:
-        model_id = _model_fingerprint(resolve_model_path(settings.model))
-    except SearchkitError:
-        return None  # e.g. a test's fake embedder: queries use it directly
-    target = gen_dir / ENCODER_DIR
-    old = previous.manifest.get("encoder") if previous else None
-    if (old and old.get("model_fingerprint") == model_id and old.get("precision", "fp32") == settings.precision
-            and (previous.path / ENCODER_DIR).is_dir()):
-        store._link_or_copy_tree(previous.path / ENCODER_DIR, target)
-        return old
-    if settings.precision == "int8" and getattr(embedder, "precision", None) == "int8":
-        store._link_or_copy_tree(embedder.onnx_dir, target)  # the documents' own encoder
-        info = embedder.metadata
-    elif isinstance(embedder, SentenceTransformerEmbedder):
-        try:
-            from .onnx_encoder import export_onnx
-
-            info = export_onnx(embedder.path, target)
-        except Exception as error:  # the query path falls back to sentence-transformers
-            log.warning("could not export the ONNX query encoder (%s); queries will load sentence-transformers", error)
-            return None
-    else:
-        return None
-    return {"path": ENCODER_DIR, "model_fingerprint": model_id, **{k: v for k, v in info.items() if k != "files"}}
-
-
-def _quantized_encoder(settings: Settings, work_dir: Path):
-    """For int8 builds: the configured model exported to ONNX and quantised to int8, in
-    `work_dir` (the build links it into the new generation, then deletes `work_dir`)."""
-    from .onnx_encoder import OnnxEmbedder, export_onnx, quantize_int8
-
-    export_onnx(resolve_model_path(settings.model), work_dir / "fp32")
-    quantize_int8(work_dir / "fp32", work_dir / "int8")
-    return OnnxEmbedder(work_dir / "int8", settings.model, threads=os.cpu_count() or 1)
-
-
-def _model_fingerprint(path: Path) -> str:
-    h = hashlib.sha256()
-    for item in sorted(Path(path).iterdir()):
-        if item.is_file():
-            st = item.stat()
-            h.update(f"{item.name}:{st.st_size}".encode())
-    return h.hexdigest()[:16]

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import AbstractSet, Collection, Iterable, Sequence
 
-from whoosh import fields, index, query as wq, scoring
+from whoosh import fields, index, scoring
+from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 
 from . import analysis, config
+from .backends import Passage
+from .manifest import EngineBlock
 from .models import Chunk
-from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE, ParsedQuery
+from .query import SENTENCE_TERM_CHARS as MAX_BIGRAM_PHRASE
+from .query import ParsedQuery
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,25 @@ def context_text(chunk: Chunk) -> str:
     return "\n".join((chunk.title, *chunk.heading))
 
 
+SCHEMA_VERSION = 1  # bump when the fields above change: indexes are then rebuilt
+
+
 class KeywordIndex:
+    """The keyword backend (backends.KeywordBackend) on Whoosh."""
+
+    ENGINE = "whoosh"
+
+    @staticmethod
+    def engine_settings() -> dict:
+        """What an index must have been built with to be searched by this code."""
+        return {"schema_version": SCHEMA_VERSION, "analysis": analysis.analyzer_settings()}
+
+    @classmethod
+    def manifest_block(cls) -> EngineBlock:
+        import whoosh
+
+        return EngineBlock(cls.ENGINE, whoosh.versionstring(), cls.engine_settings())
+
     def __init__(self, path: Path, weights: KeywordWeights | None = None, plan: str = "auto"):
         config.resolve_keyword_plan(plan, 0)  # a clear error for an unknown plan, now
         self.path = Path(path)
@@ -78,22 +100,22 @@ class KeywordIndex:
         self.plan = plan
         self._ix = None
         self._lean: bool | None = None
+        self._docnums: dict[int, int] | None = None  # doc id -> Whoosh docnum, for `allowed`
 
     # -- writing -------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: Path) -> "KeywordIndex":
+    def create(cls, path: Path) -> KeywordIndex:
         Path(path).mkdir(parents=True, exist_ok=True)
         index.create_in(str(path), schema())
         return cls(path)
 
-    def update(self, remove_file_keys: Iterable[str], add: Sequence[tuple[int, str, Chunk]],
-               progress=None) -> None:
-        """Delete every passage of the given files, then add (doc_id, file_key, chunk) rows."""
+    def update(self, remove: Collection[int], add: Sequence[Passage], progress=None) -> None:
+        """Delete the passages with doc ids `remove`, then add (doc_id, file_key, chunk) rows; one commit."""
         ix = self._open()
         writer = ix.writer(limitmb=256)
         try:
-            for key in remove_file_keys:
-                writer.delete_by_term("file_key", key)
+            for doc_id in remove:
+                writer.delete_by_term("doc_id", str(doc_id))
             for doc_id, file_key, chunk in add:
                 writer.add_document(doc_id=str(doc_id), file_key=file_key, words=chunk.text,
                                     context=context_text(chunk), subwords=chunk.text, bigrams=chunk.text)
@@ -103,7 +125,7 @@ class KeywordIndex:
         except BaseException:
             writer.cancel()
             raise
-        self._ix = self._lean = None  # reopen to see the commit
+        self._ix = self._lean = self._docnums = None  # reopen to see the commit
 
     # -- reading -------------------------------------------------------------------------
     def _open(self):
@@ -188,18 +210,24 @@ class KeywordIndex:
         # divide by zero in Whoosh's quality-skipping.
         return _sequence("bigrams", grams, 1e-3) if grams else None
 
-    def contains_exact(self, text: str) -> bool:
-        """Whether some passage holds `text` verbatim (bigram phrase; ignores punctuation)."""
+    def contains_exact(self, text: str, allowed: AbstractSet[int] | None = None) -> bool:
+        """Whether some passage (of `allowed`, if given) holds `text` verbatim (bigram phrase;
+        ignores punctuation)."""
         q = self._exact(text)
-        if q is None:
+        if q is None or allowed is not None and not allowed:
             return False
         with self._open().searcher() as searcher:  # stop at the first match, nothing scored
-            return next(iter(searcher.docs_for_query(q)), None) is not None
+            docs = searcher.docs_for_query(q)
+            if allowed is not None:
+                keep = self._allowed_docnums(searcher, allowed)
+                docs = (d for d in docs if d in keep)
+            return next(iter(docs), None) is not None
 
-    def search(self, parsed: ParsedQuery, limit: int) -> list[tuple[int, float]]:
-        return self.search_query(self.build_query(parsed), limit)
+    def search(self, parsed: ParsedQuery, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        return self.search_query(self.build_query(parsed), limit, allowed)
 
-    def search_weighted_terms(self, weighted: Sequence[tuple[str, float]], limit: int) -> list[tuple[int, float]]:
+    def search_weighted_terms(self, weighted: Sequence[tuple[str, float]], limit: int,
+                              allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """A bag of (word, weight) pairs, e.g. the key words of a pasted paragraph."""
         if not weighted:
             return []
@@ -210,13 +238,14 @@ class KeywordIndex:
         for word, weight in weighted:
             parts.append(wq.Term("words", word, boost=weight * w.words))
             parts.append(wq.Term("context", word, boost=weight * w.context))
-        return self.search_query(wq.Or(parts), limit)
+        return self.search_query(wq.Or(parts), limit, allowed)
 
     def _within_budget(self, weighted: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
         """The heaviest words first, skipping any that would take the postings past the budget
         (the heaviest one always stays)."""
         budget = self.weights.paragraph_postings
-        kept, postings = [], 0
+        kept: list[tuple[str, float]] = []
+        postings = 0
         with self._open().reader() as reader:
             for word, weight in weighted:
                 df = reader.doc_frequency("words", word) + reader.doc_frequency("context", word)
@@ -226,13 +255,31 @@ class KeywordIndex:
                 postings += df
         return kept
 
-    def search_query(self, q: wq.Query | None, limit: int) -> list[tuple[int, float]]:
-        if q is None or limit <= 0:
+    def search_query(self, q: wq.Query | None, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        """The best `limit` passages for a Whoosh query, among `allowed` doc ids if given.
+
+        Filtering happens inside Whoosh (its `filter=`), so the scores are those of an
+        unfiltered search: the result is the unfiltered ranking with the others left out.
+        """
+        if q is None or limit <= 0 or allowed is not None and not allowed:
             return []
         w = self.weights
         with self._open().searcher(weighting=scoring.BM25F(B=w.b, K1=w.k1)) as searcher:
-            results = searcher.search(q, limit=limit)
+            if allowed is None:
+                results = searcher.search(q, limit=limit)
+            else:
+                # limit=None, then cut: with a small limit Whoosh prunes query branches that
+                # cannot lift a passage over the running bar, which changes scores (measured:
+                # 2.99 instead of 3.06 for the same passage), and the allowed passages alone
+                # set another bar than the whole index. Only allowed passages are scored.
+                results = searcher.search(q, limit=None, filter=self._allowed_docnums(searcher, allowed))[:limit]
             return [(int(hit["doc_id"]), float(hit.score)) for hit in results]
+
+    def _allowed_docnums(self, searcher, allowed: AbstractSet[int]) -> set[int]:
+        """Whoosh's document numbers of the allowed doc ids (the map is read once per open)."""
+        if self._docnums is None:
+            self._docnums = {int(fields["doc_id"]): docnum for docnum, fields in searcher.reader().iter_docs()}
+        return {self._docnums[d] for d in allowed if d in self._docnums}
 
     def idf(self, words: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency of words in the `words` field (0 for unknown words)."""

@@ -10,19 +10,19 @@ normalisation happen in numpy, exactly as the sentence-transformers Pooling modu
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .embedding import l2_normalize, token_budget_batches
-from .errors import SearchkitError
+from .errors import ModelError
+from .fileutil import sha256_file
 
 ONNX_FILE = "model.onnx"
 DATA_FILE = "model.onnx.data"  # the weights, stored as ONNX external data
@@ -33,7 +33,7 @@ INPUT_NAMES = ("input_ids", "attention_mask")
 OUTPUT_NAME = "token_embeddings"
 
 
-class OnnxModelError(SearchkitError):
+class OnnxModelError(ModelError):
     pass
 
 
@@ -61,12 +61,17 @@ def _max_seq_length(model_path: Path, config) -> int:
     return limit
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _example_batch(tokenizer_file: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Two texts of different lengths, tokenized and padded: (input_ids, attention_mask)."""
+    from tokenizers import Tokenizer
+
+    rows = [e.ids for e in Tokenizer.from_file(str(tokenizer_file)).encode_batch(["招商引资工作会议", "你好"])]
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, :len(row)], mask[i, :len(row)] = row, 1
+    return ids, mask
 
 
 def export_onnx(model_path: Path, out_dir: Path) -> dict:
@@ -75,7 +80,6 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
 
     Returns the metadata dict (also stored as `onnx_export.json`).
     """
-    import onnx
     import torch  # heavy, and only needed at build time
     from transformers import AutoModel
     from transformers.utils import logging as hf_logging
@@ -107,51 +111,21 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
                               token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
 
     wrapper = TokenEmbeddings(bert).eval()
-    # A padded example batch, so the traced graph really exercises the mask.
-    ids = torch.tensor([[101, 2769, 812, 4638, 102], [101, 872, 102, 0, 0]], dtype=torch.long)
-    mask = (ids != 0).long()
+    # A padded example batch made by the model's own tokenizer (any vocabulary), so the
+    # traced graph really exercises the mask.
+    ids, mask = (torch.tensor(a, dtype=torch.long) for a in _example_batch(model_path / TOKENIZER_FILE))
 
     # Everything is written into a staging folder inside out_dir, then renamed into place
     # (same filesystem, so each rename is atomic), metadata last.
     staging = Path(tempfile.mkdtemp(prefix=".onnx-export-", dir=out_dir))
     try:
-        traced = staging / "traced.onnx"
-        axes = {0: "batch", 1: "sequence"}
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer notices
-            # The TorchScript exporter (dynamo=False) needs no onnxscript and handles BERT fine.
-            torch.onnx.export(
-                wrapper, (ids, mask), str(traced), dynamo=False,
-                input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAMES[0]: axes, INPUT_NAMES[1]: axes, OUTPUT_NAME: axes},
-                opset_version=OPSET, do_constant_folding=True,
-            )
-            reference = wrapper(ids, mask).numpy()
-        # Weights go to a separate file: onnxruntime memory-maps external data, which cut
-        # session creation from ~0.24 s to ~0.07 s here (it is on every query's path).
-        onnx.save(onnx.load(str(traced)), str(staging / ONNX_FILE), save_as_external_data=True,
-                  all_tensors_to_one_file=True, location=DATA_FILE, size_threshold=1024)
-        traced.unlink()
+        reference = _trace(wrapper, ids, mask, staging)
         _check_export(staging / ONNX_FILE, ids.numpy(), mask.numpy(), reference)
         shutil.copyfile(model_path / TOKENIZER_FILE, staging / TOKENIZER_FILE)
         # onnx writes the weights file as 0600; give it the ordinary (umask) mode of the copy.
         os.chmod(staging / DATA_FILE, (staging / TOKENIZER_FILE).stat().st_mode)
 
-        info = {
-            "format": 1,
-            "source_model": str(model_path),
-            "opset": OPSET,
-            "precision": "fp32",
-            "inputs": list(INPUT_NAMES),
-            "output": OUTPUT_NAME,
-            "pooling": "mean",
-            "normalize": True,
-            "dimension": int(bert.config.hidden_size),
-            "max_seq_length": max_length,
-            "torch_version": torch.__version__,
-            "files": {name: {"bytes": (staging / name).stat().st_size, "sha256": _sha256(staging / name)}
-                      for name in (ONNX_FILE, DATA_FILE, TOKENIZER_FILE)},
-        }
+        info = _export_info(model_path, staging, int(bert.config.hidden_size), max_length, torch.__version__)
         (staging / META_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
         (out_dir / META_FILE).unlink(missing_ok=True)  # an old META must not vouch for half-new files
         for name in (DATA_FILE, ONNX_FILE, TOKENIZER_FILE, META_FILE):
@@ -159,6 +133,51 @@ def export_onnx(model_path: Path, out_dir: Path) -> dict:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return info
+
+
+def _trace(wrapper, ids, mask, staging: Path) -> np.ndarray:
+    """Trace `wrapper` to staging/model.onnx (+ external weights); returns torch's output
+    on the example batch, which the export is checked against."""
+    import onnx
+    import torch
+
+    traced = staging / "traced.onnx"
+    axes = {0: "batch", 1: "sequence"}
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # legacy-exporter deprecation and tracer notices
+        # The TorchScript exporter (dynamo=False) needs no onnxscript and handles BERT fine.
+        torch.onnx.export(
+            wrapper, (ids, mask), str(traced), dynamo=False,
+            input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAMES[0]: axes, INPUT_NAMES[1]: axes, OUTPUT_NAME: axes},
+            opset_version=OPSET, do_constant_folding=True,
+        )
+        reference = wrapper(ids, mask).numpy()
+    # Weights go to a separate file: onnxruntime memory-maps external data, which cut
+    # session creation from ~0.24 s to ~0.07 s here (it is on every query's path).
+    onnx.save(onnx.load(str(traced)), str(staging / ONNX_FILE), save_as_external_data=True,
+              all_tensors_to_one_file=True, location=DATA_FILE, size_threshold=1024)
+    traced.unlink()
+    return reference
+
+
+def _export_info(model_path: Path, folder: Path, dimension: int, max_length: int, torch_version: str) -> dict:
+    """The export's metadata (onnx_export.json): what the graph computes and its files' hashes."""
+    return {
+        "format": 1,
+        "source_model": str(model_path),
+        "opset": OPSET,
+        "precision": "fp32",
+        "inputs": list(INPUT_NAMES),
+        "output": OUTPUT_NAME,
+        "pooling": "mean",
+        "normalize": True,
+        "dimension": dimension,
+        "max_seq_length": max_length,
+        "torch_version": torch_version,
+        "files": {name: {"bytes": (folder / name).stat().st_size, "sha256": sha256_file(folder / name)}
+                  for name in (ONNX_FILE, DATA_FILE, TOKENIZER_FILE)},
+    }
 
 
 def quantize_int8(fp32_dir: Path, out_dir: Path) -> dict:
@@ -183,7 +202,7 @@ def quantize_int8(fp32_dir: Path, out_dir: Path) -> dict:
         root.setLevel(level)
     shutil.copyfile(fp32_dir / TOKENIZER_FILE, out_dir / TOKENIZER_FILE)
     info = json.loads((fp32_dir / META_FILE).read_text(encoding="utf-8"))
-    info.update(precision="int8", files={name: {"bytes": (out_dir / name).stat().st_size, "sha256": _sha256(out_dir / name)}
+    info.update(precision="int8", files={name: {"bytes": (out_dir / name).stat().st_size, "sha256": sha256_file(out_dir / name)}
                                          for name in (ONNX_FILE, TOKENIZER_FILE)})
     (out_dir / META_FILE).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
     texts = ["招商引资工作会议", "全力以赴抓好安全生产，坚决遏制重大事故发生"]
@@ -229,8 +248,8 @@ class OnnxEmbedder:
         self.threads = threads
         self.batch_size = batch_size
         self._meta: dict | None = None
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None  # onnxruntime.InferenceSession, made on first use
+        self._tokenizer: Any = None  # tokenizers.Tokenizer
 
     def _info(self) -> dict:
         if self._meta is None:

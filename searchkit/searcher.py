@@ -7,15 +7,18 @@ imports FAISS or an embedder.
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import analysis, fusion, store
 from .config import Settings
+from .engines import expected_blocks
 from .errors import InputError
 from .bigram_index import BigramIndex, passage_text
 from .keyword_index import KeywordIndex, KeywordWeights
@@ -109,32 +112,77 @@ def validate(mode: str, k: int) -> tuple[int, list[str]]:
     return k, []
 
 
+def _on_live_generation(query_method):
+    """Run a query on the live generation (reopened if a build published a new one), with
+    query text cut by that generation's jieba table in this thread."""
+    @functools.wraps(query_method)
+    def run(self, *args, **kwargs):
+        self.refresh()
+        token = analysis.activate(self._lexicon)
+        try:
+            return query_method(self, *args, **kwargs)
+        finally:
+            analysis.deactivate(token)
+    return run
+
+
 class Searcher:
     def __init__(self, settings: Settings, embedder=None,
                  ranking: RankingSettings | None = None):
         self.settings = settings
         self.ranking = ranking or RankingSettings()
         self._embedder = embedder
+        self._given_embedder = embedder
         self._generation: store.Generation | None = None
+        self._lease: store.Lease | None = None
+        self._lexicon: analysis.Lexicon | None = None
+        self._open_lock = threading.RLock()
         self._keyword: KeywordIndex | None = None
-        self._vectors = None
+        self._vectors: Any = None  # vector_index.VectorIndex, loaded on first use (imports FAISS)
         self._vectors_lock = threading.Lock()
         self._meta: store.MetaStore | None = None
         self._bigrams: BigramIndex | None = None
 
     # -- opening ---------------------------------------------------------------------------
+    # The Searcher may live long (a server): before each query it checks which generation
+    # CURRENT names (one small read) and reopens when a build published a new one. While it
+    # uses a generation it holds a lease on it (store.Lease), so no build deletes it.
     @property
     def generation(self) -> store.Generation:
-        if self._generation is None:
-            index_dir = Path(self.settings.index_dir)
+        with self._open_lock:
+            if self._generation is None:
+                self._open(store.current_generation_name(Path(self.settings.index_dir)))
+            return self._generation  # type: ignore[return-value]
+
+    def refresh(self) -> bool:
+        """Reopen if a build published a new generation since; True if it did."""
+        with self._open_lock:
+            name = store.current_generation_name(Path(self.settings.index_dir))
+            if self._generation is not None and name == self._generation.path.name:
+                return False
+            self._open(name)
+            return True
+
+    def _open(self, name: str | None) -> None:
+        index_dir = Path(self.settings.index_dir)
+        lease = store.Lease(index_dir, name) if name else None
+        try:
             generation = store.open_generation(index_dir)
-            name = self._embedder.name if self._embedder else self.settings.model
-            store.check_compatible(generation.manifest, store.expected_blocks(self.settings, name, None), index_dir)
-            lexicon = generation.path / store.LEXICON
-            if lexicon.exists():  # every cut of query text reads jieba's table on demand from here
-                analysis.use_lexicon(lexicon)
-            self._generation = generation
-        return self._generation
+            if generation.path.name != name:  # published again meanwhile: hold the one opened
+                lease.release() if lease else None
+                lease = store.Lease(index_dir, generation.path.name)
+                generation = store.open_generation(index_dir)  # verified again under the lease
+            embedder_name = self._given_embedder.name if self._given_embedder else self.settings.model
+            store.check_compatible(generation.manifest, expected_blocks(self.settings, embedder_name), index_dir)
+        except BaseException:
+            if lease:
+                lease.release()
+            raise
+        self.close()
+        self._generation, self._lease = generation, lease
+        lexicon = generation.path / store.LEXICON
+        # Query text is cut with the generation's own jieba table, read on demand (fast start).
+        self._lexicon = analysis.Lexicon.open(lexicon) if lexicon.exists() else analysis.Lexicon.full()
 
     @property
     def meta(self) -> store.MetaStore:
@@ -160,21 +208,19 @@ class Searcher:
     @property
     def embedder(self):
         if self._embedder is None:
-            encoder = self.generation.manifest.get("encoder")
-            if encoder:
-                from .onnx_encoder import OnnxEmbedder
+            from .encoders import for_queries
 
-                self._embedder = OnnxEmbedder(self.generation.path / encoder["path"], self.settings.model)
-            else:
-                from .embedding import make_embedder
-
-                self._embedder = make_embedder(self.settings.model)
+            self._embedder = for_queries(self.settings, self.generation)
         return self._embedder
 
     def close(self) -> None:
+        """Let go of the open generation (its files, its lease); the next query reopens."""
         if self._meta:
             self._meta.close()
-            self._meta = None
+        if self._lease:
+            self._lease.release()
+        self._generation = self._meta = self._keyword = self._vectors = self._lease = self._bigrams = None
+        self._embedder = self._given_embedder
 
     @property
     def bigrams(self) -> BigramIndex:
@@ -183,6 +229,7 @@ class Searcher:
         return self._bigrams
 
     # -- queries ---------------------------------------------------------------------------
+    @_on_live_generation
     def search(self, query: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
         started = time.perf_counter()
         k, notices = validate(mode, k)
@@ -198,6 +245,7 @@ class Searcher:
             w for t in parsed.terms for w, _, _ in analysis.words(t) if w not in analysis.QUERY_STOPWORDS)))
         return SearchResponse(parsed.text, mode, k, (time.perf_counter() - started) * 1000, hits, notices, terms)
 
+    @_on_live_generation
     def similar(self, text: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
         started = time.perf_counter()
         k, notices = validate(mode, k)
@@ -264,7 +312,7 @@ class Searcher:
         loading (Whoosh, FAISS, the ONNX encoder), so in hybrid mode the loads overlap:
         FAISS and the encoder load in threads while the keyword side searches (onnxruntime
         and FAISS release the GIL while they work)."""
-        self.generation  # open (and verify) once, before any thread touches it
+        _ = self.generation  # open (and verify) once, before any thread touches it
         if mode == "keyword":
             return {"keyword": keyword_side()}
         from concurrent.futures import ThreadPoolExecutor

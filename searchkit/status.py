@@ -1,6 +1,7 @@
 """`searchkit status`: what an index holds and whether its corpus changed since the build."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from . import store
@@ -25,7 +26,7 @@ def index_status(settings: Settings, verify: bool = False) -> dict:
         from .corpus import scan_corpus
 
         files, _ = scan_corpus(corpus_dir)
-        known_bad = {e["source"] for e in m.get("skipped", [])}
+        known_bad = {e["source"] for e in m.skipped}
         now = {f.source: f.file_key for f in files if f.source not in known_bad}
         changes = {
             "added": sorted(set(now) - set(indexed)),
@@ -35,10 +36,10 @@ def index_status(settings: Settings, verify: bool = False) -> dict:
     except CorpusError:
         pass
     return {
-        "index": str(index_dir), "generation": m["generation"], "built_at": m["built_at"],
-        "searchkit_version": m["searchkit_version"], "model": m["model"], "counts": m["counts"],
-        "query_encoder": bool(m.get("encoder")),
-        "keyword_plan": resolve_keyword_plan(settings.keyword_plan, m["counts"]["chunks"]),
+        "index": str(index_dir), "generation": m.generation, "built_at": m.built_at,
+        "searchkit_version": m.searchkit_version, "model": m.block("model"), "counts": asdict(m.counts),
+        "query_encoder": bool(m.encoder),
+        "keyword_plan": resolve_keyword_plan(settings.keyword_plan, m.counts.chunks),
         "corpus": str(corpus_dir), "corpus_changes": changes,
         "files": sorted(indexed),
     }

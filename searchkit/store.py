@@ -18,27 +18,23 @@ so that searches which opened it just before the switch can finish.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import sqlite3
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
-from . import __version__
-from .errors import (IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
-                     SearchkitError)
-from .analysis import analyzer_settings
-from .config import EMBED_TEMPLATE_VERSION, WINDOW_SIZES
+from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
+from .fileutil import fsync_dir, fsync_tree, link_or_copy_tree, sha256_file, write_atomic
+from .manifest import FORMAT_VERSION, Manifest, flatten, now_iso
 from .models import Chunk
 
-FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 LOCK = ".lock"
 MANIFEST = "manifest.json"
@@ -53,50 +49,19 @@ LEXICON = "lexicon.sqlite"  # jieba's word table for fast query-time cutting (an
 FULL_HASH_LIMIT = 4 * 1024 * 1024
 
 
-def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk_size):
-            h.update(block)
-    return h.hexdigest()
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_tree(root: Path) -> None:
-    for dirpath, _dirs, files in os.walk(root):
-        for name in files:
-            with open(os.path.join(dirpath, name), "rb") as fh:
-                os.fsync(fh.fileno())
-        fsync_dir(Path(dirpath))
-
-
-def write_atomic(path: Path, data: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
-
-
-def describe_os_error(error: OSError, where: Path) -> str:
+def write_error(error: OSError, where: Path) -> IndexWriteError:
+    """The typed error for an OSError met while writing the index at `where`."""
     if error.errno == errno.ENOSPC:
-        return f"the disk is full while writing the index at {where}; free some space and run `searchkit index` again"
-    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"cannot write the index at {where} (permission denied or read-only); choose another folder with --index"
-    return f"cannot write the index at {where}: {error.strerror or error}; fix that and run `searchkit index` again"
+        reason = f"the disk is full while writing the index at {where}; free some space and run `searchkit index` again"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = f"cannot write the index at {where} (permission denied or read-only); choose another folder with --index"
+    else:
+        reason = f"cannot write the index at {where}: {error.strerror or error}; fix that and run `searchkit index` again"
+    return IndexWriteError(where, error.errno, reason)
 
 
 # -- generations -----------------------------------------------------------------------------
@@ -104,11 +69,11 @@ def describe_os_error(error: OSError, where: Path) -> str:
 @dataclass(frozen=True)
 class Generation:
     path: Path
-    manifest: dict
+    manifest: Manifest
 
     @property
     def number(self) -> int:
-        return int(self.manifest["generation"])
+        return self.manifest.generation
 
     @property
     def keyword_dir(self) -> Path:
@@ -129,8 +94,7 @@ def current_generation_name(index_dir: Path) -> str | None:
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise IndexCorruptError(f"cannot read {Path(index_dir) / CURRENT}: {error.strerror}; "
-                                "run `searchkit index --rebuild`") from error
+        raise IndexCorruptError(index_dir, f"cannot read {Path(index_dir) / CURRENT}: {error.strerror}") from error
     return name or None
 
 
@@ -139,20 +103,23 @@ def open_generation(index_dir: Path, verify: bool = True) -> Generation:
     index_dir = Path(index_dir)
     name = current_generation_name(index_dir)
     if name is None:
-        raise IndexMissingError(f"no index at {index_dir}; run `searchkit index` to build it")
+        raise IndexMissingError(index_dir)
     path = index_dir / name
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
     except FileNotFoundError as error:
-        raise IndexCorruptError(f"the index at {index_dir} is damaged ({name}/{MANIFEST} is missing); "
-                                "run `searchkit index --rebuild`") from error
+        raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is missing)") from error
     except (OSError, ValueError) as error:
-        raise IndexCorruptError(f"the index at {index_dir} is damaged ({name}/{MANIFEST} is unreadable); "
-                                "run `searchkit index --rebuild`") from error
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexMismatchError(
-            f"the index at {index_dir} has format {manifest.get('format_version')}, this searchkit reads "
-            f"format {FORMAT_VERSION}; run `searchkit index --rebuild`")
+        raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is unreadable)") from error
+    if data.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(index_dir, "format", "format_version", data.get("format_version"), FORMAT_VERSION)
+    try:
+        manifest = Manifest.from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({name}/{MANIFEST} is not a "
+                                "searchkit manifest)") from error
     generation = Generation(path, manifest)
     if verify:
         verify_files(generation, index_dir)
@@ -160,65 +127,36 @@ def open_generation(index_dir: Path, verify: bool = True) -> Generation:
 
 
 def verify_files(generation: Generation, index_dir: Path, full: bool | None = None) -> None:
-    files = generation.manifest.get("files", {})
+    files = generation.manifest.files
     for rel, info in files.items():
         path = generation.path / rel
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            raise IndexCorruptError(f"the index at {index_dir} is damaged ({rel} is missing); "
-                                    "run `searchkit index --rebuild`") from None
+            raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({rel} is missing)") from None
         hash_it = size <= FULL_HASH_LIMIT if full is None else full
         if size != info["size"] or (hash_it and sha256_file(path) != info["sha256"]):
-            raise IndexCorruptError(f"the index at {index_dir} is damaged ({rel} was truncated or altered); "
-                                    "run `searchkit index --rebuild`")
+            raise IndexCorruptError(index_dir, f"the index at {index_dir} is damaged ({rel} was truncated or altered)")
 
 
-# Manifest keys added after format 1: an index without one was built with this value.
-_MANIFEST_DEFAULTS = {"model": {"precision": "fp32"}}
-
-
-def check_compatible(manifest: dict, expected: dict, index_dir: Path) -> None:
-    """`expected` holds the running configuration's model/analysis/chunking blocks."""
+def check_compatible(manifest: Manifest, expected: dict[str, dict], index_dir: Path) -> None:
+    """`expected` holds the running configuration's blocks (engines.expected_blocks); every
+    setting it names must be the same in the index, nested settings compared one by one."""
     for block, wanted in expected.items():
-        have = {**_MANIFEST_DEFAULTS.get(block, {}), **(manifest.get(block) or {})}
-        if any(have.get(key) != value for key, value in wanted.items()):
-            diff = _first_difference(have or {}, wanted)
-            raise IndexMismatchError(
-                f"the index at {index_dir} was built with other {block} settings ({diff}); "
-                "run `searchkit index` to rebuild it")
+        have = flatten(manifest.block(block))
+        for key, value in sorted(flatten(wanted).items()):
+            if have.get(key) != value:
+                raise IndexMismatchError(index_dir, block, key, have.get(key), value)
 
 
-def _first_difference(have: dict, wanted: dict) -> str:
-    for key in sorted(wanted):
-        if have.get(key) != wanted.get(key):
-            return f"{key}: index has {have.get(key)!r}, configuration has {wanted.get(key)!r}"
-    return "unknown difference"
-
-
-def expected_blocks(settings, embedder_name: str, dimension: int | None, precision: str | None = None) -> dict:
-    """The manifest blocks that must match between an index and the running configuration.
-
-    Builds pass the precision they embed with; queries do not (they use the index's encoder).
-    """
-    model = {"name": embedder_name, "embed_template_version": EMBED_TEMPLATE_VERSION,
-             "window_sizes": list(WINDOW_SIZES)}
-    if dimension is not None:
-        model["dimension"] = dimension
-    if precision is not None:
-        model["precision"] = precision
-    return {"model": model, "analysis": analyzer_settings(), "chunking": settings.chunking_dict()}
-
-
-
-def file_table(root: Path, previous: "Generation | None" = None) -> dict:
+def file_table(root: Path, previous: Generation | None = None) -> dict:
     """Size and sha256 of every file below `root`, keyed by relative path (for the manifest).
 
     A file hard-linked from the previous generation (same inode) is the same, write-once
     file, already verified at the start of the build: its recorded hash is reused rather
     than reading it again (the 95 MB model would cost ~0.2 s per update).
     """
-    known = previous.manifest.get("files", {}) if previous else {}
+    known = previous.manifest.files if previous else {}
     out = {}
     for dirpath, _dirs, files in os.walk(root):
         for name in sorted(files):
@@ -236,10 +174,6 @@ def file_table(root: Path, previous: "Generation | None" = None) -> dict:
     return out
 
 
-def new_manifest(**fields) -> dict:
-    return {"format_version": FORMAT_VERSION, "searchkit_version": __version__, "built_at": now_iso(), **fields}
-
-
 class GenerationWriter:
     """Writes one new generation into a temp folder and publishes it atomically."""
 
@@ -254,14 +188,14 @@ class GenerationWriter:
         """Start from the previous generation's files: hard links where possible (Whoosh
         writes new segment files and never edits old ones), copies otherwise."""
         assert self.previous is not None
-        _link_or_copy_tree(self.previous.keyword_dir, self.tmp / KEYWORD_DIR)
+        link_or_copy_tree(self.previous.keyword_dir, self.tmp / KEYWORD_DIR)
         shutil.copy2(self.previous.meta_path, self.tmp / META)
         if (self.previous.path / LEXICON).exists():  # same analysis settings, or no previous
             os.link(self.previous.path / LEXICON, self.tmp / LEXICON)
 
-    def publish(self, manifest: dict) -> Generation:
-        manifest = dict(manifest, generation=self.number, files=file_table(self.tmp, self.previous))
-        (self.tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    def publish(self, manifest: Manifest) -> Generation:
+        manifest.generation, manifest.files = self.number, file_table(self.tmp, self.previous)
+        (self.tmp / MANIFEST).write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         fsync_tree(self.tmp)
         final = self.index_dir / f"gen-{self.number:06d}"
         os.rename(self.tmp, final)
@@ -278,22 +212,10 @@ def _highest_generation(index_dir: Path) -> int:
     return max(numbers, default=0)
 
 
-def _link_or_copy_tree(src: Path, dst: Path) -> None:
-    dst.mkdir(parents=True, exist_ok=True)
-    for item in src.iterdir():
-        if item.is_dir():
-            _link_or_copy_tree(item, dst / item.name)
-            continue
-        if item.name.endswith(".lock"):
-            continue
-        try:
-            os.link(item, dst / item.name)
-        except OSError:
-            shutil.copy2(item, dst / item.name)
-
 
 def remove_stale(index_dir: Path) -> list[str]:
-    """Delete half-written generations and all but the live and the previous generation.
+    """Delete half-written generations and all but the live and the previous generation,
+    except generations a reader still holds (see Lease).
 
     Called only while holding the build lock, so no other builder is writing.
     """
@@ -305,17 +227,68 @@ def remove_stale(index_dir: Path) -> list[str]:
         removed.append(tmp.name)
     for stray in index_dir.glob(f".{CURRENT}.*.tmp"):
         stray.unlink(missing_ok=True)
-    gens = sorted(p.name for p in index_dir.glob("gen-*"))
+    gens = sorted(p.name for p in index_dir.glob("gen-*") if p.is_dir())
     keep = {live}
     if live in gens:
         older = [g for g in gens if g < live]
         if older:
             keep.add(older[-1])
     for name in gens:
-        if name not in keep:
-            shutil.rmtree(index_dir / name, ignore_errors=True)
+        if name not in keep and _remove_unless_leased(index_dir, name):
             removed.append(name)
     return removed
+
+
+# -- readers' leases ----------------------------------------------------------------------------
+# A reader (Searcher) holds a shared flock on .readers/<generation> while it uses that
+# generation; remove_stale deletes a generation only after taking the same lock
+# exclusively, so a long-lived reader never loses its files. The kernel drops the lock of a
+# reader that dies.
+
+READERS = ".readers"
+
+
+class Lease:
+    """A reader's shared lock on one generation; `release()` (or process exit) ends it."""
+
+    def __init__(self, index_dir: Path, name: str):
+        self._fd: int | None = None
+        folder = Path(index_dir) / READERS
+        try:
+            folder.mkdir(exist_ok=True)
+            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only index folder: nobody can delete anything under us either
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # a builder holds it exclusively only while deleting
+        except OSError:
+            os.close(fd)
+            return
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _remove_unless_leased(index_dir: Path, name: str) -> bool:
+    lease_path = index_dir / READERS / name
+    try:
+        fd = os.open(lease_path, os.O_RDWR)
+    except FileNotFoundError:
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # in use: a later build removes it
+        shutil.rmtree(index_dir / name, ignore_errors=True)
+        lease_path.unlink(missing_ok=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 # -- the build lock -------------------------------------------------------------------------
@@ -329,15 +302,13 @@ def build_lock(index_dir: Path) -> Iterator[None]:
         index_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
-        raise SearchkitError(describe_os_error(error, index_dir)) from error
+        raise write_error(error, index_dir) from error
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-            raise IndexLockedError(
-                f"the index at {index_dir} is being built by {holder}; wait for it to finish and try again"
-            ) from None
+            raise IndexLockedError(index_dir, holder) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"process {os.getpid()} (since {now_iso()})".encode(), 0)
         yield
@@ -376,11 +347,18 @@ class MetaStore:
 
     def __init__(self, path: Path, readonly: bool = False):
         self.path = Path(path)
+        # One connection that any thread may use (a long-lived reader answers from several),
+        # each statement run and fetched under one lock.
+        self._lock = threading.Lock()
         if readonly:
-            self.db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True)
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         else:
-            self.db = sqlite3.connect(self.path)
+            self.db = sqlite3.connect(self.path, check_same_thread=False)
             self.db.executescript(SCHEMA)
+
+    def _rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with self._lock:
+            return self.db.execute(sql, params).fetchall()
 
     def close(self) -> None:
         self.db.close()
@@ -395,6 +373,11 @@ class MetaStore:
             [(doc_id, c.chunk_id, key, c.source, c.title, json.dumps(list(c.heading), ensure_ascii=False),
               c.text, c.speech_index, c.position, embed_key) for doc_id, key, c, embed_key in rows])
 
+    def rename_source(self, file_key: str, source: str) -> None:
+        """Give the passages of one content another file name (source and chunk id prefix)."""
+        self.db.execute("UPDATE chunks SET chunk_id = ? || substr(chunk_id, length(source) + 1), source = ? "
+                        "WHERE file_key = ?", (source, source, file_key))
+
     def replace_files(self, files: Iterable[tuple[str, str, int, int]]) -> None:
         self.db.execute("DELETE FROM files")
         self.db.executemany("INSERT INTO files VALUES (?,?,?,?)", list(files))
@@ -406,7 +389,7 @@ class MetaStore:
     def doc_ids_of_files(self, file_keys: Iterable[str]) -> list[int]:
         ids: list[int] = []
         for key in file_keys:
-            ids += [r[0] for r in self.db.execute("SELECT doc_id FROM chunks WHERE file_key=?", (key,))]
+            ids += [r[0] for r in self._rows("SELECT doc_id FROM chunks WHERE file_key=?", (key,))]
         return ids
 
     def chunks(self, doc_ids: Iterable[int]) -> dict[int, Chunk]:
@@ -415,7 +398,7 @@ class MetaStore:
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             marks = ",".join("?" * len(part))
-            for row in self.db.execute(
+            for row in self._rows(
                     f"SELECT doc_id, chunk_id, source, title, heading, text, speech_index, position "
                     f"FROM chunks WHERE doc_id IN ({marks})", part):
                 out[row[0]] = Chunk(chunk_id=row[1], source=row[2], title=row[3], heading=tuple(json.loads(row[4])),
@@ -423,15 +406,19 @@ class MetaStore:
         return out
 
     def embed_keys(self) -> dict[str, int]:
-        return {key: doc_id for doc_id, key in self.db.execute("SELECT doc_id, embed_key FROM chunks")}
+        return {key: doc_id for doc_id, key in self._rows("SELECT doc_id, embed_key FROM chunks")}
 
     def file_keys_of_chunks(self, doc_ids: Iterable[int]) -> dict[int, str]:
         ids = list(doc_ids)
         marks = ",".join("?" * len(ids))
-        return dict(self.db.execute(f"SELECT doc_id, file_key FROM chunks WHERE doc_id IN ({marks})", ids))
+        return dict(self._rows(f"SELECT doc_id, file_key FROM chunks WHERE doc_id IN ({marks})", ids))
 
     def files(self) -> list[tuple[str, str, int, int]]:
-        return list(self.db.execute("SELECT source, file_key, size, speeches FROM files ORDER BY source"))
+        return self._rows("SELECT source, file_key, size, speeches FROM files ORDER BY source")
+
+    def source_of_file_keys(self) -> dict[str, str]:
+        """file key -> the file name its passages carry."""
+        return dict(self._rows("SELECT DISTINCT file_key, source FROM chunks"))
 
     def sources_by_file_key(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -440,7 +427,8 @@ class MetaStore:
         return out
 
     def all_doc_ids(self) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT doc_id FROM chunks ORDER BY doc_id")]
+        return [r[0] for r in self._rows("SELECT doc_id FROM chunks ORDER BY doc_id")]
 
-    def count(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+    def counts(self) -> tuple[int, int]:
+        """(passages, speeches) held."""
+        return self._rows("SELECT COUNT(*), COUNT(DISTINCT file_key || ':' || speech_index) FROM chunks")[0]

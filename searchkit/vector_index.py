@@ -11,11 +11,12 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import AbstractSet, Sequence
 
 import numpy as np
 
 from .config import WINDOW_SIZES
+from .manifest import EngineBlock
 
 IVF_THRESHOLD = 200_000  # below this, exact search answers in tens of milliseconds here
 
@@ -81,18 +82,32 @@ def _faiss():
 
 
 class VectorIndex:
+    """The vector backend (backends.VectorBackend) on FAISS."""
+
+    ENGINE = "faiss"
+
+    @staticmethod
+    def engine_settings() -> dict:
+        # Inner product of L2-normalised vectors; window vector ids doc_id * 256 + window.
+        return {"metric": "inner_product", "window_slots": 2 * _SLOTS}
+
+    @classmethod
+    def manifest_block(cls) -> EngineBlock:
+        return EngineBlock(cls.ENGINE, _faiss().__version__, cls.engine_settings())
+
     def __init__(self, index, dimension: int):
         self.index = index
         self.dimension = dimension
+        self._ids: np.ndarray | None = None  # every stored id, read once for `allowed` filters
 
     # -- construction --------------------------------------------------------------------
     @classmethod
-    def create(cls, dimension: int) -> "VectorIndex":
+    def create(cls, dimension: int) -> VectorIndex:
         faiss = _faiss()
         return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)), dimension)
 
     @classmethod
-    def load(cls, path: Path, mmap: bool = True) -> "VectorIndex":
+    def load(cls, path: Path, mmap: bool = True) -> VectorIndex:
         faiss = _faiss()
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         try:
@@ -103,7 +118,7 @@ class VectorIndex:
 
     @classmethod
     def build_ivf(cls, ids: np.ndarray, vectors: np.ndarray, nlist: int | None = None,
-                  nprobe: int = 64) -> "VectorIndex":
+                  nprobe: int = 64) -> VectorIndex:
         """An approximate index for large collections: IVF-Flat with id mapping.
 
         nprobe 64: a passage search asks for 2,000 windows, and fewer cells cannot hold that
@@ -130,10 +145,12 @@ class VectorIndex:
         if vectors.shape[1] != self.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self.dimension}")
         self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        self._ids = None
 
     def remove(self, ids: Sequence[int]) -> int:
         if len(ids) == 0:
             return 0
+        self._ids = None
         return int(self.index.remove_ids(np.asarray(ids, dtype=np.int64)))
 
     def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
@@ -146,7 +163,7 @@ class VectorIndex:
     def is_exact(self) -> bool:
         return isinstance(self.index, _faiss().IndexIDMap2)
 
-    def scaled(self) -> "VectorIndex":
+    def scaled(self) -> VectorIndex:
         """This index, or an IVF copy once exact search would get slow (IVF_THRESHOLD).
 
         Measured (scripts/bench_scale.py): exact search over 1M vectors takes ~470 ms a
@@ -174,14 +191,53 @@ class VectorIndex:
         os.replace(tmp, path)
 
     # -- search --------------------------------------------------------------------------
-    def search_passages(self, query_vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
-        """Best passages (doc ids) for a query, from their window vectors."""
+    def search_passages(self, query_vector: np.ndarray, limit: int,
+                        allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        """Best passages (doc ids, among `allowed` if given) for a query, from their window vectors."""
         windows = max(limit * 20, 2000)
-        return aggregate_windows(self.search(query_vector, windows))[:limit]
+        return aggregate_windows(self.search(query_vector, windows, allowed))[:limit]
 
-    def search(self, query_vector: np.ndarray, limit: int) -> list[tuple[int, float]]:
+    def search(self, query_vector: np.ndarray, limit: int,
+               allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        """Best window vectors (window ids); with `allowed`, only windows of those doc ids,
+        selected inside FAISS (an IDSelector), so that exact search returns exactly the
+        unfiltered ranking with the other passages left out."""
         if limit <= 0 or self.count == 0:
             return []
         q = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
-        scores, ids = self.index.search(q, min(limit, self.count))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
+        if allowed is None:
+            scores, ids = self.index.search(q, min(limit, self.count))
+        else:
+            selected = self._window_ids_of(allowed)
+            if len(selected) == 0:
+                return []
+            scores, ids = self.index.search(q, min(limit, len(selected)), params=self._selection(selected))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def _selection(self, window_ids: np.ndarray):
+        faiss = _faiss()
+        selector = faiss.IDSelectorBatch(len(window_ids), faiss.swig_ptr(window_ids))
+        if self.is_exact:
+            params = faiss.SearchParameters(sel=selector)
+        else:  # the IVF's own nprobe: SearchParametersIVF would otherwise probe one cell
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=faiss.extract_index_ivf(self.index).nprobe)
+        params._keep = (selector, window_ids)  # SWIG does not keep them alive for us
+        return params
+
+    def _window_ids_of(self, allowed: AbstractSet[int]) -> np.ndarray:
+        """Every stored window id whose passage is in `allowed`."""
+        ids = self._stored_ids()
+        docs = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
+        return np.ascontiguousarray(ids[np.isin(ids // (2 * _SLOTS), docs)])
+
+    def _stored_ids(self) -> np.ndarray:
+        if self._ids is None:
+            faiss = _faiss()
+            if self.is_exact:
+                self._ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+            else:
+                invlists = faiss.extract_index_ivf(self.index).invlists
+                parts = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+                         for i in range(invlists.nlist) if invlists.list_size(i)]
+                self._ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+        return self._ids

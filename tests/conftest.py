@@ -11,8 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_CORPUS = ROOT / "corpus"
 
 
-from fake_embedder import FakeEmbedder  # noqa: E402  (tests/ is on sys.path under pytest)
-
+from fake_embedder import BrokenEmbedder, FakeEmbedder  # noqa: E402  (tests/ is on sys.path under pytest)
 
 SPEECH_A = """在全市招商引资工作会议上的讲话
 同志们：
@@ -39,12 +38,18 @@ SPEECH_B = """在全县经济运行分析会上的讲话
 
 @pytest.fixture(autouse=True)
 def _register_fake_embedder(monkeypatch):
+    """SEARCHKIT_MODEL=fake-bigram-64 (and fake-broken) work in every test, through the
+    same public registry a plug-in would use; nothing else of the user's environment leaks in."""
     from searchkit import embedding
 
-    monkeypatch.setitem(embedding._REGISTRY, FakeEmbedder.name, FakeEmbedder)
-    monkeypatch.delenv("SEARCHKIT_INDEX", raising=False)
-    monkeypatch.delenv("SEARCHKIT_CORPUS", raising=False)
-    monkeypatch.delenv("SEARCHKIT_MODEL", raising=False)
+    for fake in (FakeEmbedder, BrokenEmbedder):
+        embedding.register_embedder(fake.name, fake)
+    for name in ("SEARCHKIT_INDEX", "SEARCHKIT_CORPUS", "SEARCHKIT_MODEL", "SEARCHKIT_PRECISION",
+                 "SEARCHKIT_KEYWORD_PLAN", "SEARCHKIT_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    for fake in (FakeEmbedder, BrokenEmbedder):
+        embedding.unregister_embedder(fake.name)
 
 
 @pytest.fixture
@@ -82,10 +87,23 @@ def run(settings):
     from searchkit.cli import app
 
     runner = CliRunner()
-    env = {"SEARCHKIT_CORPUS": str(settings.corpus_dir), "SEARCHKIT_INDEX": str(settings.index_dir),
-           "SEARCHKIT_MODEL": settings.model}
+    base_env = {"SEARCHKIT_CORPUS": str(settings.corpus_dir), "SEARCHKIT_INDEX": str(settings.index_dir),
+                "SEARCHKIT_MODEL": settings.model, "SEARCHKIT_DEBUG": None}
 
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), env=env, input=input)
+    def invoke(*args, input=None, env=None):
+        return runner.invoke(app, list(args), env={**base_env, **(env or {})}, input=input)
 
     return invoke
+
+
+def cli_error(result, exit_code: int, *fragments: str) -> str:
+    """Assert that a CliRunner result is a handled error: the exact exit code, exactly one
+    line on stderr that starts with `error:` and holds every fragment, and no exception
+    escaping the CLI (CliRunner keeps an escaped one in result.exception, not in the output)."""
+    assert isinstance(result.exception, SystemExit), f"not a handled error: {result.exception!r}"
+    assert result.exit_code == exit_code, (result.exit_code, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]

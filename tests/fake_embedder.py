@@ -38,11 +38,43 @@ class FakeEmbedder:
         return out / norms
 
 
+class BrokenEmbedder(FakeEmbedder):
+    """Fails like a bug would (a plain RuntimeError), for the CLI's unexpected-error path."""
+
+    name = "fake-broken"
+
+    def encode(self, texts, progress=None):
+        raise RuntimeError("model exploded")
+
+
+class SlowEmbedder(FakeEmbedder):
+    """Embeds slowly, one text at a time, after touching $SEARCHKIT_TEST_STARTED: lets a
+    test interrupt a build for sure in the middle of its embedding."""
+
+    name = "fake-slow"
+
+    def encode(self, texts, progress=None):
+        import os
+        import time
+        from pathlib import Path
+
+        Path(os.environ["SEARCHKIT_TEST_STARTED"]).touch()
+        rows = []
+        for text in texts:
+            time.sleep(0.5)
+            rows.append(super().encode([text]))
+            if progress:
+                progress(1)
+        return np.concatenate(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)
+
+
 def main() -> None:
     from searchkit import embedding
     from searchkit.cli import app
 
     embedding.register_embedder(FakeEmbedder.name, FakeEmbedder)
+    embedding.register_embedder(BrokenEmbedder.name, BrokenEmbedder)
+    embedding.register_embedder(SlowEmbedder.name, SlowEmbedder)
     app(sys.argv[1:], prog_name="searchkit")
 
 

@@ -71,14 +71,13 @@ def test_punctuation_only_query_is_a_clean_error():
 
 
 def test_lexicon_backed_cutting_is_identical_to_full_jieba(tmp_path):
-    import jieba
     from hypothesis import given, settings, strategies as st
 
     analysis.write_lexicon(tmp_path / "lex.sqlite")
-    lazy = jieba.Tokenizer()
-    freq = analysis.LexiconFreq(tmp_path / "lex.sqlite")
-    lazy.FREQ, lazy.total, lazy.initialized = freq, freq.total, True
-    full = analysis.jieba_tokenizer()
+    lexicon = analysis.Lexicon.open(tmp_path / "lex.sqlite")
+    lazy = lexicon.tokenizer
+    full = analysis.Lexicon.full().tokenizer
+    assert lazy is not full
     corpus_text = (analysis.Path(__file__).parent.parent / "corpus" / "000_fcda3296baa12e59.txt").read_text("utf-8")
     samples = [corpus_text[i:i + 200] for i in range(0, 6000, 200)] + ["招商引资 措施", "营商环境双过半开门红"]
     for text in samples:
@@ -90,6 +89,15 @@ def test_lexicon_backed_cutting_is_identical_to_full_jieba(tmp_path):
         assert list(lazy.tokenize(text, HMM=False)) == list(full.tokenize(text, HMM=False))
 
     same()
+    # The cutting functions take the lexicon explicitly, or the one active in this context.
+    text = samples[3]
+    assert analysis.words(text, lexicon) == analysis.words(text)
+    token = analysis.activate(lexicon)
+    try:
+        assert analysis.current_lexicon() is lexicon and analysis.words(text) == analysis.words(text, analysis.Lexicon.full())
+    finally:
+        analysis.deactivate(token)
+    assert analysis.current_lexicon() is analysis.Lexicon.full()
 
 
 def test_sentence_shaped_queries():

@@ -265,19 +265,14 @@ def test_cli_eval_table_and_mode(run, qrels_file):
     assert "vector" not in result.stdout
 
 
-def one_line_error(result):
-    out = result.stderr.strip()
-    assert result.exit_code != 0 and "Traceback" not in result.output
-    assert len(out.splitlines()) == 1, out
-    return out
-
-
 def test_cli_eval_errors(run, tmp_path, qrels_file, monkeypatch):
+    from conftest import cli_error
+
     run("index")
     monkeypatch.chdir(tmp_path)  # no eval/dev.jsonl here
-    assert "eval/dev.jsonl does not exist" in one_line_error(run("eval"))
+    cli_error(run("eval"), 2, "eval/dev.jsonl does not exist")
     bad = write(tmp_path, [GOOD, "{oops"], "bad.jsonl")
-    assert f"{bad}:2: invalid JSON" in one_line_error(run("eval", str(bad)))
-    assert "unknown mode" in one_line_error(run("eval", str(qrels_file), "--mode", "fuzzy"))
-    assert "-k" in one_line_error(run("eval", str(qrels_file), "-k", "0"))
-    assert "no index" in one_line_error(run("eval", str(qrels_file), "--index", str(tmp_path / "none")))
+    cli_error(run("eval", str(bad)), 2, f"{bad}:2: invalid JSON")
+    cli_error(run("eval", str(qrels_file), "--mode", "fuzzy"), 2, "unknown mode")
+    cli_error(run("eval", str(qrels_file), "-k", "0"), 2, "-k must be between 1 and 1000 (got 0)")
+    cli_error(run("eval", str(qrels_file), "--index", str(tmp_path / "none")), 1, "no index")

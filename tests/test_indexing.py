@@ -3,8 +3,10 @@
 import pytest
 
 from searchkit import store
+from searchkit.config import Settings
 from searchkit.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from searchkit.indexer import build_index
+from searchkit.manifest import Manifest
 from searchkit.searcher import Searcher
 
 NEW_SPEECH = "在全区夜间经济工作推进会上的讲话\n一、大力发展夜间经济\n制定出台政策，繁荣夜市消费，打造特色步行街区。\n"
@@ -81,15 +83,35 @@ def test_manifest_mismatch_is_detected(built):
 
 
 def test_manifest_describes_the_index(built):
+    import json
+
     settings, report = built
     generation = store.open_generation(settings.index_dir)
-    m = generation.manifest
-    for key in ("format_version", "searchkit_version", "model", "analysis", "chunking", "counts", "files"):
-        assert key in m
-    assert m["model"] == {"name": "fake-bigram-64", "embed_template_version": 2, "window_sizes": [120, 200], "dimension": 64,
-                          "precision": "fp32"}
-    assert m["analysis"]["user_dict_sha256"]
-    assert m["counts"]["chunks"] == report.chunks_total
+    data = json.loads((generation.path / store.MANIFEST).read_text(encoding="utf-8"))
+    for key in ("format_version", "searchkit_version", "model", "keyword", "vectors", "chunking", "counts", "files"):
+        assert key in data
+    assert data["model"] == {"name": "fake-bigram-64", "embed_template_version": 2, "window_sizes": [120, 200],
+                             "dimension": 64, "precision": "fp32"}
+    assert data["keyword"]["engine"] == "whoosh" and data["keyword"]["settings"]["analysis"]["user_dict_sha256"]
+    assert data["vectors"]["engine"] == "faiss" and data["vectors"]["version"]
+    assert data["counts"]["chunks"] == report.chunks_total == generation.manifest.counts.chunks
+    assert Manifest.from_dict(data) == generation.manifest  # a save -> load round trip
+
+
+def test_status_verify_finds_an_altered_large_file(built):
+    # A normal load checks the sizes of big files only; --verify hashes every file.
+    from searchkit.status import index_status
+
+    settings, _ = built
+    generation = store.open_generation(settings.index_dir)
+    path = generation.path / store.VECTORS
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF  # same size, other bytes
+    path.write_bytes(bytes(data))
+    assert index_status(settings)["generation"] == generation.number
+    with pytest.raises(IndexCorruptError, match="vectors.faiss was truncated or altered") as raised:
+        index_status(settings, verify=True)
+    assert raised.value.rebuild_reason == f"the index at {settings.index_dir} is damaged (vectors.faiss was truncated or altered)"
 
 
 def test_damaged_files_are_detected(built):
@@ -118,15 +140,14 @@ def test_old_generations_are_cleaned(built, fake_embedder):
     assert not list(settings.index_dir.glob("tmp-*"))
 
 
-def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder, monkeypatch):
-    from searchkit import analysis
+def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder):
+    from searchkit.config import ChunkingSettings
 
     settings, first = built
-    original = analysis.analyzer_settings()
-    monkeypatch.setattr(store, "analyzer_settings", lambda: {**original, "analysis_version": 99})
+    settings = settings.with_(chunking=ChunkingSettings(version=2))  # as if the chunking rules changed
     fake_embedder.encoded.clear()
     report = build_index(settings, embedder=fake_embedder)
-    assert report.rebuilt and "settings changed" in report.rebuild_reason
+    assert report.rebuilt and report.rebuild_reason == "the chunking settings changed"
     assert report.chunks_reused == first.chunks_total and fake_embedder.encoded == []
     assert texts(settings, "招商引资")
 
@@ -201,29 +222,101 @@ def test_precision_is_part_of_the_index_settings(built, fake_embedder):
     # An index embedded at another precision cannot take new vectors: changing
     # SEARCHKIT_PRECISION rebuilds it; searching does not care which precision built it.
     settings, first = built
-    assert store.open_generation(settings.index_dir).manifest["model"]["precision"] == "fp32"
+    assert store.open_generation(settings.index_dir).manifest.model.precision == "fp32"
     int8 = settings.with_(precision="int8")
     report = build_index(int8, embedder=fake_embedder)
     assert report.rebuilt and report.rebuild_reason == "the model settings changed"
-    assert store.open_generation(settings.index_dir).manifest["model"]["precision"] == "int8"
+    assert store.open_generation(settings.index_dir).manifest.model.precision == "int8"
     assert build_index(int8, embedder=fake_embedder).up_to_date
     assert "双过半" in texts(settings, '"双过半"')[0]  # fp32 settings can still search it
     assert build_index(settings, embedder=fake_embedder).rebuilt
 
 
 def test_index_without_precision_counts_as_fp32(built, fake_embedder):
+    from searchkit.engines import expected_blocks
+    from searchkit.manifest import Manifest
+
+    settings, _ = built
+    data = store.open_generation(settings.index_dir).manifest.to_dict()
+    del data["model"]["precision"]  # as written before precisions existed
+    manifest = Manifest.from_dict(data)
+    store.check_compatible(manifest, expected_blocks(settings, fake_embedder.name, "fp32"), settings.index_dir)
+    with pytest.raises(IndexMismatchError, match="precision") as raised:
+        store.check_compatible(manifest, expected_blocks(settings, fake_embedder.name, "int8"), settings.index_dir)
+    assert (raised.value.block, raised.value.field, raised.value.have, raised.value.wanted) == (
+        "model", "precision", "fp32", "int8")
+
+
+def test_an_index_of_another_engine_is_never_opened(built, fake_embedder):
+    import json
+
     settings, _ = built
     generation = store.open_generation(settings.index_dir)
-    manifest = generation.manifest
-    del manifest["model"]["precision"]
-    store.check_compatible(manifest, store.expected_blocks(settings, fake_embedder.name, None, "fp32"), settings.index_dir)
-    with pytest.raises(IndexMismatchError, match="precision"):
-        store.check_compatible(manifest, store.expected_blocks(settings, fake_embedder.name, None, "int8"),
-                               settings.index_dir)
+    path = generation.path / store.MANIFEST
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["vectors"]["engine"] = "milvus"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(IndexMismatchError) as raised:
+        Searcher(settings).search("招商引资")
+    assert (raised.value.block, raised.value.field, raised.value.have) == ("vectors", "engine", "milvus")
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.rebuilt and report.rebuild_reason == "the vectors settings changed"
 
 
 def test_unknown_precision_is_an_input_error(settings, fake_embedder):
     from searchkit.errors import InputError
 
+    # Settings are validated once, when they are made: nothing downstream sees a bad value.
     with pytest.raises(InputError, match="SEARCHKIT_PRECISION"):
-        build_index(settings.with_(precision="int4"), embedder=fake_embedder)
+        settings.with_(precision="int4")
+    with pytest.raises(InputError, match="SEARCHKIT_KEYWORD_PLAN"):
+        Settings(keyword_plan="fastest")
+
+
+def test_a_passage_takes_the_surviving_name_when_its_first_file_is_deleted(settings, fake_embedder):
+    # a.txt and b.txt hold the same text; a.txt, its first name, is deleted.
+    (settings.corpus_dir / "b.txt").write_bytes((settings.corpus_dir / "a.txt").read_bytes())
+    build_index(settings, embedder=fake_embedder)
+    (settings.corpus_dir / "a.txt").unlink()
+    report = build_index(settings, embedder=fake_embedder)
+    assert report.removed == ["a.txt"] and not report.up_to_date
+    hits = Searcher(settings).search("招商引资", mode="keyword").hits
+    assert hits and all(h.chunk.source == "b.txt" and h.chunk.chunk_id.startswith("b.txt#") for h in hits)
+    assert all(h.sources == ("b.txt",) for h in hits)
+
+
+def index_contents(settings) -> dict:
+    """Everything an index answers from, keyed by chunk id: passage fields and window vectors."""
+    from searchkit.vector_index import VectorIndex, passage_windows, vector_ids
+
+    generation = store.open_generation(settings.index_dir)
+    meta = store.MetaStore(generation.meta_path, readonly=True)
+    chunks = meta.chunks(meta.all_doc_ids())
+    files = meta.files()
+    meta.close()
+    vectors = VectorIndex.load(generation.vectors_path, mmap=False)
+    return {"files": [(s, k, n) for s, k, _size, n in files],
+            "chunks": {c.chunk_id: (c.source, c.title, c.heading, c.text, c.speech_index, c.position,
+                                    vectors.reconstruct(vector_ids(d, [i for i, _ in passage_windows(c.text)])).tobytes())
+                       for d, c in chunks.items()},
+            "count": vectors.count, "counts": generation.manifest.counts}
+
+
+def test_an_incrementally_updated_index_equals_a_fresh_full_build(built, fake_embedder, tmp_path):
+    settings, _ = built
+    corpus = settings.corpus_dir
+    (corpus / "c.txt").write_text(NEW_SPEECH, encoding="utf-8")
+    build_index(settings, embedder=fake_embedder)
+    (corpus / "b.txt").write_text(NEW_SPEECH + "二、繁荣夜市\n延长营业时间，丰富夜间消费业态。\n", encoding="utf-8")
+    (corpus / "0.txt").write_bytes((corpus / "a.txt").read_bytes())  # a new first name for a.txt's content
+    (corpus / "c.txt").unlink()
+    build_index(settings, embedder=fake_embedder)
+    fresh = settings.with_(index_dir=tmp_path / "fresh")
+    build_index(fresh, embedder=fake_embedder)
+    # Same passages under the same names and ids, and bit-identical vectors, chunk id by chunk id
+    # (reused vectors equal freshly embedded ones).
+    assert index_contents(settings) == index_contents(fresh)
+    for query in ("招商引资 措施", "夜市", '"双过半"'):
+        for mode in ("keyword", "vector", "hybrid"):
+            got = [(h.chunk.chunk_id, h.sources) for h in Searcher(settings).search(query, mode=mode).hits]
+            assert got == [(h.chunk.chunk_id, h.sources) for h in Searcher(fresh).search(query, mode=mode).hits]

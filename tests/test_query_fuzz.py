@@ -1,16 +1,16 @@
 """Arbitrary strings on the query path: only the project's own clean errors may escape."""
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
+from conftest import SPEECH_A, SPEECH_B
 from fake_embedder import FakeEmbedder
-from searchkit import embedding
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
 from searchkit.config import Settings
 from searchkit.errors import InputError
 from searchkit.indexer import build_index
 from searchkit.query import parse_query
 from searchkit.searcher import Searcher
-
-from conftest import SPEECH_A, SPEECH_B
 
 SYNTAX = st.sampled_from(['"', "“", "”", "(", ")", "AND", "OR", "NOT", "*", "?", "~", "^", ":", "-", "+",
                           "\\", "/", "[", "]", "{", "}", " ", "\t", "\n", "招商", "引资", "双过半", "\x00", "\u200b"])
@@ -19,7 +19,6 @@ QUERIES = st.one_of(st.text(max_size=60), st.lists(SYNTAX, max_size=12).map("".j
 
 @pytest.fixture(scope="module")
 def searcher(tmp_path_factory):
-    embedding.register_embedder(FakeEmbedder.name, FakeEmbedder)
     base = tmp_path_factory.mktemp("fuzz")
     corpus = base / "corpus"
     corpus.mkdir()

@@ -1,6 +1,6 @@
 import numpy as np
 
-from searchkit.vector_index import (WINDOW_SIZES, VectorIndex, aggregate_windows, passage_windows, vector_ids)
+from searchkit.vector_index import WINDOW_SIZES, VectorIndex, aggregate_windows, passage_windows, vector_ids
 
 
 def test_windows_hold_whole_sentences_within_size():
@@ -23,7 +23,7 @@ def test_empty_text_still_has_a_window():
 
 def test_aggregate_takes_best_window_per_size_and_averages():
     ids = vector_ids(7, [0, 1, 128]) + vector_ids(9, [0])
-    hits = list(zip(ids, [0.9, 0.5, 0.7, 0.6]))
+    hits = list(zip(ids, [0.9, 0.5, 0.7, 0.6], strict=True))
     scores = dict(aggregate_windows(hits))
     assert abs(scores[7] - (0.9 + 0.7) / 2) < 1e-9
     # doc 9 has no size-1 window among the hits: it counts the lowest size-1 score seen (0.7)
