@@ -330,9 +330,12 @@ class Searcher:
         return self.vectors.search_passages(vector, depth)
 
     def _require_phrases(self, ranked, parsed: ParsedQuery):
+        """Keep the passages holding every quoted phrase, ignoring spaces and letter case (as
+        the keyword side does: its bigrams are lowercased), so "GDP" finds gdp on both sides."""
         chunks = self.meta.chunks([d for d, _ in ranked])
+        phrases = [p.lower() for p in parsed.phrases]
         return [(d, s) for d, s in ranked if d in chunks and all(
-            p in _squash(chunks[d].text) for p in parsed.phrases)]
+            p in _squash(chunks[d].text).lower() for p in phrases)]
 
     def _paragraph_terms(self, text: str) -> list[tuple[str, float]]:
         """The paragraph's key words by tf-idf against the index (jieba words, stop words out)."""

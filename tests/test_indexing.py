@@ -320,3 +320,18 @@ def test_an_incrementally_updated_index_equals_a_fresh_full_build(built, fake_em
         for mode in ("keyword", "vector", "hybrid"):
             got = [(h.chunk.chunk_id, h.sources) for h in Searcher(settings).search(query, mode=mode).hits]
             assert got == [(h.chunk.chunk_id, h.sources) for h in Searcher(fresh).search(query, mode=mode).hits]
+
+
+def test_a_quoted_latin_phrase_matches_regardless_of_case_on_both_sides(tmp_path, fake_embedder):
+    from searchkit.config import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("在经济会议上的讲话\n全市gdp增长百分之六，经济运行总体平稳。\n", encoding="utf-8")
+    (corpus / "b.txt").write_text("在环保会议上的讲话\n生态环境持续改善，空气质量明显提升。\n", encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "index", model=fake_embedder.name)
+    build_index(settings, embedder=fake_embedder)
+    searcher = Searcher(settings, embedder=fake_embedder)
+    for mode in ("keyword", "vector", "hybrid"):
+        hits = searcher.search('"GDP"', mode=mode).hits
+        assert [h.chunk.source for h in hits] == ["a.txt"], mode
