@@ -144,7 +144,7 @@ def test_settings_change_rebuilds_but_reuses_vectors(built, fake_embedder):
     from searchkit.config import ChunkingSettings
 
     settings, first = built
-    settings = settings.with_(chunking=ChunkingSettings(version=2))  # as if the chunking rules changed
+    settings = settings.with_(chunking=ChunkingSettings(version=ChunkingSettings().version + 1))  # as if the chunking rules changed
     fake_embedder.encoded.clear()
     report = build_index(settings, embedder=fake_embedder)
     assert report.rebuilt and report.rebuild_reason == "the chunking settings changed"
