@@ -123,7 +123,7 @@ class BeirReport:
 
 def score_runs(runs: dict[str, list[str]], qrels: dict[str, dict[str, int]], k: int) -> dict[str, float]:
     import ir_measures
-    from ir_measures import Qrel, ScoredDoc, nDCG, RR, Success
+    from ir_measures import RR, Qrel, ScoredDoc, Success, nDCG
 
     qrel_rows = [Qrel(q, d, r) for q, docs in qrels.items() for d, r in docs.items()]
     run_rows = [ScoredDoc(q, d, float(len(docs) - i)) for q, docs in runs.items() for i, d in enumerate(docs)]

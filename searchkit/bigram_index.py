@@ -117,7 +117,7 @@ class BigramIndex:
             return []
         at = np.searchsorted(vocab, wanted)
         at = np.minimum(at, len(vocab) - 1)
-        return [int(i) for i, w in zip(at, wanted) if vocab[i] == w]
+        return [int(i) for i, w in zip(at, wanted, strict=True) if vocab[i] == w]
 
     def search(self, text: str, limit: int, weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
         """Passages by the BM25 sum of the text's bigrams (each distinct bigram counted once,

@@ -19,8 +19,7 @@ from typing import Iterable
 
 from .config import ChunkingSettings
 from .documents import load_speeches
-from .headings import (BARE_NUMERAL, SENTENCE_STOP, WEAK_FORMS, Heading, normalise, numeral_value,
-                       parse_heading)
+from .headings import BARE_NUMERAL, SENTENCE_STOP, WEAK_FORMS, Heading, normalise, numeral_value, parse_heading
 from .models import Chunk, Speech
 
 # --------------------------------------------------------------------------- sections

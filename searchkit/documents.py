@@ -19,8 +19,8 @@ from difflib import SequenceMatcher
 from pathlib import Path, PurePosixPath
 
 from .chrome import CHROME_MAX, chrome_flags, strip_inline_chrome
-from .headings import BARE_NUMERAL, WEAK_FORMS, is_heading_line, normalise, parse_heading, starts_new_paragraph
 from .errors import CorpusError
+from .headings import BARE_NUMERAL, WEAK_FORMS, is_heading_line, normalise, parse_heading, starts_new_paragraph
 from .models import Speech, SpeechList
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 # here for callers of the plain-text decoding.
 from .readers import read_document  # noqa: E402
 from .readers.text import read_text  # noqa: E402,F401
-
 
 # --------------------------------------------------------------------------- cleaning
 
@@ -465,8 +464,8 @@ def _clean_blocks(blocks: list[Line], tally: _Tally) -> list[Line]:
                 line = ""
             lines.append((line, level if line else None))
     flags = chrome_flags([line for line, _ in lines])
-    tally.add("page chrome", [line for (line, _), flag in zip(lines, flags) if flag])
-    lines = [("", None) if flag else item for item, flag in zip(lines, flags)]
+    tally.add("page chrome", [line for (line, _), flag in zip(lines, flags, strict=True) if flag])
+    lines = [("", None) if flag else item for item, flag in zip(lines, flags, strict=True)]
     return _drop_running_lines(lines, tally)
 
 

@@ -178,7 +178,7 @@ def score_judgements(items: Mapping[str, tuple[Judgement, Sequence[int]]], k: in
     items: query id -> (its Judgement, the grades of all its judged passages, in order).
     """
     import ir_measures
-    from ir_measures import Qrel, ScoredDoc, nDCG, R, RR
+    from ir_measures import RR, Qrel, R, ScoredDoc, nDCG
 
     gain_qrels, binary_qrels, passage_qrels, result_run, passage_run = [], [], [], [], []
     widest = 1
@@ -187,7 +187,7 @@ def score_judgements(items: Mapping[str, tuple[Judgement, Sequence[int]]], k: in
         widest = max(widest, len(grades))
         result_run += [ScoredDoc(qid, f"r{rank}", float(n - rank + 1)) for rank in range(1, n + 1)]
         credited = set()
-        for rank, (gain, passage) in enumerate(zip(judgement.gains, judgement.credited), start=1):
+        for rank, (gain, passage) in enumerate(zip(judgement.gains, judgement.credited, strict=True), start=1):
             if gain:
                 gain_qrels.append(Qrel(qid, f"r{rank}", 2 ** gain - 1))
                 credited.add(passage)

@@ -108,7 +108,7 @@ class Filter:
     def parse(cls, *, speaker: Sequence[str] = (), level: Sequence[str] = (),
               role: Sequence[str] = (), place: Sequence[str] = (), meeting: Sequence[str] = (),
               year: Sequence[str] = (), source: Sequence[str] = (),
-              tag: Sequence[str] = ()) -> "Filter":
+              tag: Sequence[str] = ()) -> Filter:
         """From the values of repeated CLI flags; a bad value raises a one-line InputError."""
         def each(values):  # one value or several; None (a flag not given) = none
             return (values,) if isinstance(values, str) else tuple(values or ())

@@ -61,7 +61,7 @@ class SpeechMetadata:
                 "level": self.level, "place": self.place, "meeting": self.meeting,
                 "date": self.date, "tags": list(self.tags)}
 
-    def replace(self, **changes) -> "SpeechMetadata":
+    def replace(self, **changes) -> SpeechMetadata:
         return replace(self, **changes)
 
 

@@ -68,7 +68,7 @@ class Chunk:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Chunk":
+    def from_dict(cls, data: dict) -> Chunk:
         return cls(
             chunk_id=data["chunk_id"],
             source=data["source"],

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from . import analysis, fusion, store
+from .bigram_index import BigramIndex, passage_text
 from .config import Settings
 from .engines import expected_blocks
 from .errors import InputError
-from .bigram_index import BigramIndex, passage_text
 from .keyword_index import KeywordIndex, KeywordWeights
 from .models import Hit
 from .query import ParsedQuery, parse_query, require_text

@@ -171,7 +171,7 @@ def load_sidecar(path: Path) -> Sidecar:
     try:
         text = _decode(path.read_bytes(), name)
     except OSError as error:
-        raise CorpusError(f"{name}: cannot be read ({error.strerror}); check its permissions")
+        raise CorpusError(f"{name}: cannot be read ({error.strerror}); check its permissions") from None
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first and "," not in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -196,5 +196,5 @@ def load_sidecar(path: Path) -> Sidecar:
             seen[key] = row.line
             sidecar.rows.append(row)
     except csv.Error as error:
-        raise CorpusError(f"{name} line {reader.line_num}: {error}; check the quotes")
+        raise CorpusError(f"{name} line {reader.line_num}: {error}; check the quotes") from None
     return sidecar

@@ -21,8 +21,15 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..config import Settings
-from ..errors import (CorpusError, IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
-                      InputError, SearchkitError)
+from ..errors import (
+    CorpusError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    InputError,
+    SearchkitError,
+)
 from . import context, files
 from .engine import Engine
 from .filters import FILTER_PARAMS, FILTERS_AVAILABLE, check_known, filter_from_params, filter_values
