@@ -394,7 +394,7 @@ def test_a_second_update_while_one_runs_is_409(own_client, built):
     app_updater.embedder = _SlowEmbedder(gate)
     (Path(settings.corpus_dir) / "c.txt").write_text(NEW_SPEECH, encoding="utf-8")
     assert own_client.post("/api/update").status_code == 202
-    assert "already running" in error_of(own_client.post("/api/update"), 409)
+    assert "is being built by this server's update" in error_of(own_client.post("/api/update"), 409)
     gate.set()
     assert wait_update(own_client)["state"] == "done"
 

@@ -136,5 +136,5 @@ def facets(searcher) -> dict:
     values = {name: [] for name in FILTER_PARAMS}
     values["source"] = [{"value": s, "count": n} for s, n in sorted(source_counts.items())]
     return {"filters_available": FILTERS_AVAILABLE,
-            "counts": {"files": len(keys), "speeches": speeches_total, "passages": meta.count()},
+            "counts": {"files": len(keys), "speeches": speeches_total, "passages": meta.counts()[0]},
             "facets": values}

@@ -41,8 +41,8 @@ class Updater:
     def start(self) -> dict:
         with self._lock:
             if self._state.get("state") == "running":
-                raise IndexLockedError(f"an update of {self.settings.index_dir} is already running "
-                                       f"(since {self._state['started_at']}); wait for it to finish")
+                raise IndexLockedError(self.settings.index_dir,
+                                       f"this server's update (running since {self._state['started_at']})")
             self._set(state="running", started_at=now_iso(), phases=[], phase=None, report=None, error=None,
                       finished_at=None, seconds=None)
             self._thread = threading.Thread(target=self._run, name="searchkit-update", daemon=True)
