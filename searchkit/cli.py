@@ -93,6 +93,8 @@ def index(
     out = _console()
     for skipped in report.skipped:
         _console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/] skipped {_escape(skipped.source)}: {_escape(skipped.reason)}")
+    for notice in report.notices:
+        _console(stderr=True, soft_wrap=True).print(f"note: {_escape(notice)}")
     if report.up_to_date:
         out.print(f"Index at {settings.index_dir} is up to date: {len(report.unchanged)} files, "
                   f"{report.chunks_total} passages ({report.seconds:.2f} s).")
@@ -114,6 +116,7 @@ def _report_dict(report) -> dict:
         "index": str(report.index_dir), "generation": report.generation, "up_to_date": report.up_to_date,
         "rebuilt": report.rebuilt, "added": report.added, "changed": report.changed, "removed": report.removed,
         "unchanged": report.unchanged, "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
+        "notices": report.notices,
         "chunks_embedded": report.chunks_embedded, "windows_embedded": report.windows_embedded,
         "chunks_reused": report.chunks_reused,
         "chunks": report.chunks_total, "speeches": report.speeches_total, "seconds": round(report.seconds, 3),

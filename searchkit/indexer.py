@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import analysis, bigram_index, chunking, encoders, store
+from . import analysis, bigram_index, chunking, documents, encoders, store
 from .config import Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder
@@ -53,6 +53,8 @@ class IndexReport:
     rebuild_reason: str = ""
     up_to_date: bool = False
     seconds: float = 0.0
+    # What reading noticed and left out on purpose (a second copy of a report in one file…)
+    notices: list[str] = field(default_factory=list)
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
@@ -250,10 +252,13 @@ def _chunk_new_content(files, previous: Previous, settings: Settings, progress):
     bad = {k: previous.known_bad[k] for k in canonical if k in previous.known_bad}
     new_chunks: list[tuple[str, Chunk]] = []
     speeches: dict[str, int] = {}
+    notices: list[str] = []
     advance = progress("chunking", len(new_keys)) if progress and new_keys else None
     for key in new_keys:
         try:
-            chunks = chunking.chunk_file(canonical[key].path, settings.corpus_dir, settings.chunking)
+            read = documents.load_speeches(canonical[key].path, settings.corpus_dir)
+            notices += read.warnings
+            chunks = chunking.chunk_speeches(read, settings.chunking)
         except CorpusError as error:
             bad[key] = str(error)
             chunks = []
@@ -263,12 +268,12 @@ def _chunk_new_content(files, previous: Previous, settings: Settings, progress):
         new_chunks += [(key, c) for c in chunks]
         if advance:
             advance(1)
-    return new_chunks, bad, speeches
+    return new_chunks, bad, speeches, notices
 
 
 def _update(settings, provide_encoder, files, previous, report, progress, strict, donor=None):
     old = Previous.of(previous)
-    new_chunks, bad, speeches = _chunk_new_content(files, old, settings, progress)
+    new_chunks, bad, speeches, report.notices = _chunk_new_content(files, old, settings, progress)
     plan = plan_update(files, old, new_chunks, bad, speeches, previous is not None)
     for name in ("added", "changed", "removed", "unchanged"):
         setattr(report, name, getattr(plan, name))

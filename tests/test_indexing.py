@@ -335,3 +335,17 @@ def test_a_quoted_latin_phrase_matches_regardless_of_case_on_both_sides(tmp_path
     for mode in ("keyword", "vector", "hybrid"):
         hits = searcher.search('"GDP"', mode=mode).hits
         assert [h.chunk.source for h in hits] == ["a.txt"], mode
+
+
+def test_a_file_holding_a_report_twice_is_indexed_once_and_the_copy_reported(tmp_path, fake_embedder):
+    from searchkit.config import Settings
+
+    corpus = tmp_path / "twice"
+    corpus.mkdir()
+    speech = ("在全市经济工作会议上的讲话\n同志们：\n今天召开会议，主要任务是总结去年工作，部署今年经济工作。\n"
+              "一、过去一年的工作\n全市经济运行稳中有进，项目建设取得明显成效，民生保障持续加强。\n")
+    (corpus / "r.txt").write_text(speech + speech, encoding="utf-8")
+    settings = Settings(corpus_dir=corpus, index_dir=tmp_path / "twice-index", model=fake_embedder.name)
+    report = build_index(settings, embedder=fake_embedder)
+    assert any("second copy" in n and "r.txt" in n for n in report.notices), report.notices
+    assert "".join(texts(settings, "项目建设")).count("项目建设取得明显成效") == 1
