@@ -88,7 +88,7 @@ def index(
 
     report = _run(work)
     if as_json:
-        print(json.dumps(_report_dict(report), ensure_ascii=False, indent=2))
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return
     out = _console()
     for skipped in report.skipped:
@@ -109,18 +109,6 @@ def index(
     for label, names in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for name in names:
             out.print(f"  {label}: {_escape(name)}")
-
-
-def _report_dict(report) -> dict:
-    return {
-        "index": str(report.index_dir), "generation": report.generation, "up_to_date": report.up_to_date,
-        "rebuilt": report.rebuilt, "added": report.added, "changed": report.changed, "removed": report.removed,
-        "unchanged": report.unchanged, "skipped": [{"source": s.source, "reason": s.reason} for s in report.skipped],
-        "notices": report.notices,
-        "chunks_embedded": report.chunks_embedded, "windows_embedded": report.windows_embedded,
-        "chunks_reused": report.chunks_reused,
-        "chunks": report.chunks_total, "speeches": report.speeches_total, "seconds": round(report.seconds, 3),
-    }
 
 
 class _progress_bars:

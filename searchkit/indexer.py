@@ -56,6 +56,18 @@ class IndexReport:
     # What reading noticed and left out on purpose (a second copy of a report in one file…)
     notices: list[str] = field(default_factory=list)
 
+    def to_dict(self) -> dict:
+        """The `searchkit index --json` object (README), also the server's update report."""
+        return {
+            "index": str(self.index_dir), "generation": self.generation, "up_to_date": self.up_to_date,
+            "rebuilt": self.rebuilt, "added": self.added, "changed": self.changed, "removed": self.removed,
+            "unchanged": self.unchanged, "skipped": [{"source": s.source, "reason": s.reason} for s in self.skipped],
+            "notices": self.notices,
+            "chunks_embedded": self.chunks_embedded, "windows_embedded": self.windows_embedded,
+            "chunks_reused": self.chunks_reused,
+            "chunks": self.chunks_total, "speeches": self.speeches_total, "seconds": round(self.seconds, 3),
+        }
+
 
 def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
                 progress: Progress | None = None, strict: bool = False) -> IndexReport:

@@ -73,7 +73,6 @@ class Updater:
         return advance
 
     def _run(self) -> None:
-        from ..cli import _report_dict  # the `searchkit index --json` schema, one definition
         from ..indexer import build_index
 
         started = time.perf_counter()
@@ -87,7 +86,7 @@ class Updater:
             log.exception("update failed")
             self._finish(state="failed", error=f"unexpected {type(error).__name__}: {error}", started=started)
             return
-        self._finish(state="done", report=_report_dict(report), started=started)
+        self._finish(state="done", report=report.to_dict(), started=started)
 
     def _finish(self, started: float, **fields) -> None:
         with self._lock:
