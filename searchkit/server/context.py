@@ -133,7 +133,7 @@ def facets(searcher) -> dict:
     # every name a file goes by is a value of `source` (the same content under two names is indexed once)
     source_counts = {source: per_key.get(key, by_source.get(source, 0)) for source, key in keys.items()}
     speeches_total = meta.db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT file_key, speech_index FROM chunks)").fetchone()[0]
-    values = {name: [] for name in FILTER_PARAMS}
+    values: dict[str, list[dict]] = {name: [] for name in FILTER_PARAMS}
     values["source"] = [{"value": s, "count": n} for s, n in sorted(source_counts.items())]
     return {"filters_available": FILTERS_AVAILABLE,
             "counts": {"files": len(keys), "speeches": speeches_total, "passages": meta.count()},
