@@ -41,8 +41,8 @@ class Updater:
     def start(self) -> dict:
         with self._lock:
             if self._state.get("state") == "running":
-                raise IndexLockedError(f"an update of {self.settings.index_dir} is already running "
-                                       f"(since {self._state['started_at']}); wait for it to finish")
+                raise IndexLockedError(self.settings.index_dir,
+                                       f"an update already running in this server (since {self._state['started_at']})")
             self._set(state="running", started_at=now_iso(), phases=[], phase=None, report=None, error=None,
                       finished_at=None, seconds=None)
             self._thread = threading.Thread(target=self._run, name="searchkit-update", daemon=True)
@@ -61,7 +61,7 @@ class Updater:
 
     def _progress(self, phase: str, total: int):
         with self._lock:
-            entry = {"phase": phase, "total": total, "done": 0}
+            entry: dict = {"phase": phase, "total": total, "done": 0}
             self._state["phases"].append(entry)
             self._set(phase=phase)
 
