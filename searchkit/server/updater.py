@@ -42,7 +42,7 @@ class Updater:
         with self._lock:
             if self._state.get("state") == "running":
                 raise IndexLockedError(self.settings.index_dir,
-                                       f"an update already running in this server (since {self._state['started_at']})")
+                                       f"this server's update (running since {self._state['started_at']})")
             self._set(state="running", started_at=now_iso(), phases=[], phase=None, report=None, error=None,
                       finished_at=None, seconds=None)
             self._thread = threading.Thread(target=self._run, name="searchkit-update", daemon=True)
