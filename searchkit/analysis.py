@@ -248,7 +248,7 @@ class _StreamTokenizer(Tokenizer):
                  start_char: int = 0, tokenize: bool = True, mode: str = "", **kwargs) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:  # Whoosh asks for the raw value as one token (e.g. for ID-like use)
-            token.original = token.text = value
+            token.original = token.text = value  # type: ignore[attr-defined]  # whoosh3's Token leaves `original` undeclared
             token.boost = 1.0
             if positions:
                 token.pos = start_pos
@@ -257,7 +257,7 @@ class _StreamTokenizer(Tokenizer):
             yield token
             return
         for text, pos, start, end in self._tuples(value):
-            token.original = token.text = text
+            token.original = token.text = text  # type: ignore[attr-defined]  # as above
             token.boost = 1.0
             token.stopped = False
             if positions:

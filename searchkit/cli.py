@@ -173,7 +173,8 @@ def similar(
 ) -> None:
     """Find the passages most like a paragraph you are drafting."""
     if each_paragraph:
-        k_given = ctx.get_parameter_source("k").name != "DEFAULT"
+        k_source = ctx.get_parameter_source("k")  # None only for a parameter the command lacks
+        k_given = k_source is not None and k_source.name != "DEFAULT"
         return _similar_each_paragraph(text, file, k if k_given else 3, mode, index_dir, as_json)
 
     def work():

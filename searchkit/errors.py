@@ -33,9 +33,9 @@ class CorpusError(SearchkitError):
 class IndexMissingError(SearchkitError):
     """There is no usable index where one was expected."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, how: str = "run `searchkit index` to build it"):
         self.index_dir = Path(index_dir)
-        super().__init__(f"no index at {index_dir}; run `searchkit index` to build it")
+        super().__init__(f"no index at {index_dir}; {how}")
 
 
 class IndexMismatchError(SearchkitError):

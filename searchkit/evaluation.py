@@ -71,8 +71,8 @@ def load_qrels(path: Path | str) -> list[JudgedQuery]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: not UTF-8 text") from None
+        bad_line = raw[: error.start].count(b"\n") + 1
+        raise InputError(f"{path}:{bad_line}: not UTF-8 text") from None
 
     queries: list[JudgedQuery] = []
     seen: dict[str, int] = {}
@@ -264,7 +264,7 @@ class EvalReport:
         """Every query, worst first: the gap between its best mode and the reference mode (nDCG),
         then the reference mode's nDCG, lowest first."""
         ref = self.reference_mode
-        rows = []
+        rows: list[dict] = []
         for q in self.queries:
             ndcg = {m: self.scores[m][q.id].ndcg for m in self.modes}
             best = max(self.modes, key=lambda m: (ndcg[m], m == ref))

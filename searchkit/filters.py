@@ -16,6 +16,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass, fields
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Iterable, Sequence
 
 from .errors import InputError
@@ -233,7 +234,7 @@ def _source(value: str) -> str:
 
 def facet_counts(metas: Iterable[SpeechMetadata]) -> dict[str, dict[str, int]]:
     """Speeches per speaker, level, year and meeting (most first; unknown values left out)."""
-    counters = {"speaker": Counter(), "level": Counter(), "year": Counter(), "meeting": Counter()}
+    counters: dict[str, Counter[str]] = {"speaker": Counter(), "level": Counter(), "year": Counter(), "meeting": Counter()}
     for meta in metas:
         for name, value in (("speaker", meta.speaker), ("level", meta.level),
                             ("year", str(meta.year) if meta.year else None),
@@ -242,7 +243,7 @@ def facet_counts(metas: Iterable[SpeechMetadata]) -> dict[str, dict[str, int]]:
                 counters[name][value] += 1
     order = {level: i for i, level in enumerate(LEVELS)}
 
-    def key(item, name):
+    def key(item: tuple[str, int], name: str) -> tuple[int, str]:
         value, count = item
         if name == "level":
             return order.get(value, 99), value
@@ -250,5 +251,5 @@ def facet_counts(metas: Iterable[SpeechMetadata]) -> dict[str, dict[str, int]]:
             return -int(value), value  # newest first
         return -count, value
 
-    return {name: dict(sorted(c.items(), key=lambda item, n=name: key(item, n)))
+    return {name: dict(sorted(c.items(), key=partial(key, name=name)))
             for name, c in counters.items()}

@@ -14,23 +14,24 @@ output is deterministic for the same input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Hashable, Mapping, Sequence
+from typing import Generic, Hashable, Mapping, Sequence, TypeVar
 
-Ranked = Sequence[tuple[Hashable, float]]
+K = TypeVar("K", bound=Hashable)  # the doc id type: what goes in comes out (int chunk ids, test strings)
+Ranked = Sequence[tuple[K, float]]
 
 
 @dataclass
-class Fused:
-    doc_id: Hashable
+class Fused(Generic[K]):
+    doc_id: K
     score: float
     ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each list it appears in
     scores: dict[str, float] = field(default_factory=dict)
 
 
-def _collect(lists: Mapping[str, Ranked]) -> dict[Hashable, Fused]:
-    fused: dict[Hashable, Fused] = {}
+def _collect(lists: Mapping[str, Ranked[K]]) -> dict[K, Fused[K]]:
+    fused: dict[K, Fused[K]] = {}
     for name, ranked in lists.items():
-        seen = set()
+        seen: set[K] = set()
         for rank, (doc_id, score) in enumerate(ranked, start=1):
             if doc_id in seen:  # a list naming a doc twice counts its first (best) place
                 continue
@@ -41,10 +42,10 @@ def _collect(lists: Mapping[str, Ranked]) -> dict[Hashable, Fused]:
     return fused
 
 
-def _ordered(fused: dict[Hashable, Fused], lists: Mapping[str, Ranked]) -> list[Fused]:
+def _ordered(fused: dict[K, Fused[K]], lists: Mapping[str, Ranked[K]]) -> list[Fused[K]]:
     names = list(lists)
 
-    def key(item: Fused):
+    def key(item: Fused[K]):
         best = min(item.ranks.values())
         first_list = min(names.index(n) for n, r in item.ranks.items() if r == best)
         return (-item.score, best, first_list, str(item.doc_id))
@@ -52,8 +53,8 @@ def _ordered(fused: dict[Hashable, Fused], lists: Mapping[str, Ranked]) -> list[
     return sorted(fused.values(), key=key)
 
 
-def reciprocal_rank_fusion(lists: Mapping[str, Ranked], k: float = 60.0,
-                           weights: Mapping[str, float] | None = None) -> list[Fused]:
+def reciprocal_rank_fusion(lists: Mapping[str, Ranked[K]], k: float = 60.0,
+                           weights: Mapping[str, float] | None = None) -> list[Fused[K]]:
     if k < 0:
         raise ValueError("k must be >= 0")
     fused = _collect(lists)
@@ -62,7 +63,7 @@ def reciprocal_rank_fusion(lists: Mapping[str, Ranked], k: float = 60.0,
     return _ordered(fused, lists)
 
 
-def normalize_scores(ranked: Ranked, lower_bound: float | None = None) -> dict[Hashable, float]:
+def normalize_scores(ranked: Ranked[K], lower_bound: float | None = None) -> dict[K, float]:
     """Map scores to [0, 1]: (s - lower) / (top - lower); lower defaults to the list's minimum.
 
     A list whose scores are all equal maps to 1.0 (no division by zero).
@@ -73,15 +74,15 @@ def normalize_scores(ranked: Ranked, lower_bound: float | None = None) -> dict[H
     top = max(scores)
     low = min(scores) if lower_bound is None else lower_bound
     span = top - low
-    out = {}
+    out: dict[K, float] = {}
     for doc_id, s in ranked:
         if doc_id not in out:
             out[doc_id] = 1.0 if span <= 0 else max(0.0, (s - low) / span)
     return out
 
 
-def convex_combination(lists: Mapping[str, Ranked], weights: Mapping[str, float],
-                       lower_bounds: Mapping[str, float | None] | None = None) -> list[Fused]:
+def convex_combination(lists: Mapping[str, Ranked[K]], weights: Mapping[str, float],
+                       lower_bounds: Mapping[str, float | None] | None = None) -> list[Fused[K]]:
     """Weighted sum of normalised scores; a doc missing from a list gets 0 from it."""
     fused = _collect(lists)
     for name, ranked in lists.items():

@@ -170,7 +170,7 @@ class KeywordIndex:
         if not content:
             return None
         kept = set(content)
-        phrases = []  # typed multi-word terms keep their phrase bonus (cheap: one field)
+        phrases: list[wq.Query] = []  # typed multi-word terms keep their phrase bonus (cheap: one field)
         for piece in pieces:
             piece_words = [t for t in piece if t in kept]
             if len(piece_words) > 1 and w.phrase > 0:

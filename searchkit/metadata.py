@@ -188,7 +188,7 @@ def level_of_role(role: str | None) -> str | None:
     if not role:
         return None
     m = _LEVEL_WORD.search(role)
-    if m:
+    if m and m.lastgroup:  # every alternative is a named group, so a match names one
         return _LEVEL_WORDS[int(m.lastgroup[1:])][1]
     return "国家" if _NATIONAL_POSTS.search(role) else None
 
@@ -215,7 +215,9 @@ def split_place(role: str) -> tuple[str | None, str]:
     rest = role[m.end():]
     if not rest or not _AFTER_PLACE_IN_ROLE.match(rest):
         return None, role
-    unit = re.search(f"(?:{_UNITS})$", m["place"]).group(0)
+    unit_match = re.search(f"(?:{_UNITS})$", m["place"])
+    assert unit_match is not None  # _PLACE ends in a unit
+    unit = unit_match.group(0)
     return m["place"], rest if rest.startswith(unit[-1]) else unit + rest
 
 
@@ -421,8 +423,8 @@ def parse_heading(line: str) -> Heading:
             # anyone's name.
             m = re.fullmatch(rf"(?P<who>.+?)(?:{_KIND})", part)
             who_part = parse_who(m["who"]) if m else None
-            if who_part and (re.search(f"{_POST}$", who_part.role or "")
-                             or m["who"].endswith("同志")):
+            if m and who_part and (re.search(f"{_POST}$", who_part.role or "")
+                                   or m["who"].endswith("同志")):
                 found = Heading(who_part)
         if found is None and _DATE_LINE.fullmatch(part):
             found = Heading(date=find_date(part))
@@ -473,8 +475,8 @@ def _read_block(lines: list[str]) -> Heading:
                                                   or _SPEAKER_LABEL.match(line)):
             if who is None:
                 w = found.who
-                who = Who(w.speaker, w.role or (pending_role and pending_role.role),
-                          w.place or (pending_role and pending_role.place))
+                who = Who(w.speaker, w.role or (pending_role.role if pending_role else None),
+                          w.place or (pending_role.place if pending_role else None))
         after_header = bool(found.date or found.meeting or pending_role)
     return Heading(who or pending_role, meeting, date)
 

@@ -381,11 +381,12 @@ class Searcher:
                 hit = hits[duplicate]
                 hit.sources = tuple(dict.fromkeys(hit.sources + (chunk.source,)))
                 continue
+            file_key = keys.get(item.doc_id)
             hits.append(Hit(
                 chunk=chunk, score=item.score, rank=len(hits) + 1,
                 keyword_rank=item.ranks.get("keyword"), keyword_score=item.scores.get("keyword"),
                 vector_rank=item.ranks.get("vector"), vector_score=item.scores.get("vector"),
-                sources=tuple(sources.get(keys.get(item.doc_id), [chunk.source])),
+                sources=tuple(sources.get(file_key, [chunk.source]) if file_key is not None else [chunk.source]),
             ))
             kept_grams.append(grams)
             if len(hits) == k:

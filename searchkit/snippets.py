@@ -29,7 +29,7 @@ def make_snippet(text: str, terms: tuple[str, ...] | list[str], width: int = 160
 
 
 def _find(text: str, terms) -> list[tuple[int, int]]:
-    spans = []
+    spans: list[tuple[int, int]] = []
     for term in sorted({t for t in terms if t and t.strip()}, key=len, reverse=True):
         for m in re.finditer(re.escape(term), text, flags=re.IGNORECASE):
             if not any(s < m.end() and m.start() < e for s, e in spans):

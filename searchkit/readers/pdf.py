@@ -58,7 +58,7 @@ def _join_token_lines(lines: list[str]) -> list[str]:
     """Runs of ≥3 lines of ≤2 characters each are one line cut into tokens."""
     out: list[str] = []
     run: list[str] = []
-    for line in lines + [None]:  # type: ignore[list-item]
+    for line in lines + [None]:
         if line is not None and 0 < len(line) <= _TOKEN_LINE:
             run.append(line)
             continue

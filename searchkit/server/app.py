@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -40,14 +41,38 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 MAX_OFFSET = 990  # offset + k stays within the searcher's MAX_K (1000)
 
-_FilterFields = {name: (list[str] | str | None, None) for name in FILTER_PARAMS}
-SimilarBody = create_model("SimilarBody", __config__=ConfigDict(extra="forbid"),
-                           text=(str, ...), k=(int, 10), mode=(str, "hybrid"), **_FilterFields)
-ParagraphsBody = create_model("ParagraphsBody", __config__=ConfigDict(extra="forbid"),
-                              text=(str, ...), k=(int, 3), mode=(str, "hybrid"), **_FilterFields)
+M = TypeVar("M", bound=BaseModel)
 
 
-def create_app(settings: Settings, host: str = "127.0.0.1", searcher_factory=None, embedder=None) -> Guard:
+# The bodies' own fields are declared (so the routes read them typed); the filter fields,
+# one per FILTER_PARAMS name, are added by create_model.
+class _SimilarFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str
+    k: int = 10
+    mode: str = "hybrid"
+
+
+class _ParagraphsFields(_SimilarFields):
+    k: int = 3
+
+
+_FilterFields: dict[str, Any] = {name: (list[str] | str | None, None) for name in FILTER_PARAMS}
+SimilarBody = create_model("SimilarBody", __base__=_SimilarFields, **_FilterFields)
+ParagraphsBody = create_model("ParagraphsBody", __base__=_ParagraphsFields, **_FilterFields)
+
+
+class GuardedApp(Guard):
+    """The FastAPI app inside the request guard; `state` is the app's, so callers (tests, serve)
+    reach the engine through what they hold."""
+
+    def __init__(self, api: FastAPI, bound_host: str):
+        super().__init__(api, bound_host=bound_host)
+        self.api = api
+        self.state = api.state
+
+
+def create_app(settings: Settings, host: str = "127.0.0.1", searcher_factory=None, embedder=None) -> GuardedApp:
     """The ASGI application (FastAPI inside the request guard). `embedder` is for updates
     (None: the configured model); `searcher_factory` builds each generation's Searcher."""
     # No Swagger/ReDoc pages: they load their scripts from a CDN and the server works offline;
@@ -64,10 +89,7 @@ def create_app(settings: Settings, host: str = "127.0.0.1", searcher_factory=Non
     _add_search_routes(api)
     _add_index_routes(api)
     _add_update_routes(api)
-    guarded = Guard(api, bound_host=host)
-    guarded.state = api.state  # so callers (tests, serve) reach the engine through what they hold
-    guarded.api = api
-    return guarded
+    return GuardedApp(api, bound_host=host)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -124,7 +146,7 @@ def _add_error_handlers(api: FastAPI) -> None:
         return _error(500, f"internal error ({type(error).__name__}); the details are in the server's log")
 
 
-async def _json_body(request: Request, model: type[BaseModel]) -> BaseModel:
+async def _json_body(request: Request, model: type[M]) -> M:
     """Parse a JSON body ourselves, so non-UTF-8, non-JSON and wrong fields each get their
     own one-line message."""
     raw = await request.body()
@@ -132,7 +154,7 @@ async def _json_body(request: Request, model: type[BaseModel]) -> BaseModel:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError("the request body is not UTF-8; send JSON encoded as UTF-8") from None
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise InputError(f"the request body is not JSON ({error.msg} at character {error.pos}); "
                          'send e.g. {"text": "…", "k": 10}') from None
     if not isinstance(data, dict):

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from .. import analysis
 from ..errors import InputError
 from ..query import parse_query
 from ..snippets import make_snippet
+
+if TYPE_CHECKING:
+    from ..searcher import Searcher
 
 
 class NotFound(Exception):
@@ -56,7 +60,7 @@ def _chunk_dict(chunk, terms) -> dict:
             "position": chunk.position, "highlights": highlight_spans(chunk.text, terms)}
 
 
-def passage_context(searcher, chunk_id: str, query: str | None, neighbours: int = NEIGHBOURS) -> dict:
+def passage_context(searcher: Searcher, chunk_id: str, query: str | None, neighbours: int = NEIGHBOURS) -> dict:
     """The passage, its neighbours in the same speech, the speech's heading outline and the
     query's words highlighted (spans into each passage's text)."""
     if not 0 <= neighbours <= MAX_NEIGHBOURS:
@@ -105,7 +109,7 @@ def _outline(speech_rows, current_heading: tuple[str, ...]) -> list[dict]:
     return out
 
 
-def speeches(searcher) -> list[dict]:
+def speeches(searcher: Searcher) -> list[dict]:
     """Every speech in the index: title, source file(s), its number in the file, passages,
     and its first passage (to open it in context)."""
     meta = searcher.meta
@@ -121,7 +125,7 @@ def speeches(searcher) -> list[dict]:
             for key, speech, source, title, passages, first in rows]
 
 
-def facets(searcher) -> dict:
+def facets(searcher: Searcher) -> dict:
     """Values to filter on, with passage counts, from what the index holds. Speaker, level,
     year… are empty until speech metadata is indexed."""
     from .filters import FILTER_PARAMS, FILTERS_AVAILABLE
@@ -133,7 +137,7 @@ def facets(searcher) -> dict:
     # every name a file goes by is a value of `source` (the same content under two names is indexed once)
     source_counts = {source: per_key.get(key, by_source.get(source, 0)) for source, key in keys.items()}
     speeches_total = meta.db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT file_key, speech_index FROM chunks)").fetchone()[0]
-    values = {name: [] for name in FILTER_PARAMS}
+    values: dict[str, list[dict]] = {name: [] for name in FILTER_PARAMS}
     values["source"] = [{"value": s, "count": n} for s, n in sorted(source_counts.items())]
     return {"filters_available": FILTERS_AVAILABLE,
             "counts": {"files": len(keys), "speeches": speeches_total, "passages": meta.counts()[0]},

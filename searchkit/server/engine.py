@@ -16,11 +16,14 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from .. import store
 from ..config import Settings
 from ..errors import IndexMissingError, InputError, SearchkitError
+
+if TYPE_CHECKING:  # the Searcher (FAISS, Whoosh…) is imported only when a generation is opened
+    from ..searcher import Searcher
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -30,7 +33,7 @@ RETRY_FAILED_LOAD_AFTER = 2.0  # seconds: a generation that failed to open is no
 @dataclass
 class _Loaded:
     name: str
-    searcher: object
+    searcher: Searcher
     thread: ThreadPoolExecutor
 
     def retire(self) -> None:
@@ -38,13 +41,13 @@ class _Loaded:
         self.thread.shutdown(wait=False)
 
 
-def _warm(searcher) -> None:
+def _warm(searcher: Searcher) -> None:
     """Open everything a hybrid query needs, so the first real query is not the slow one."""
     searcher.search("预热", k=1, mode="hybrid")
 
 
 class Engine:
-    def __init__(self, settings: Settings, searcher_factory: Callable[[Settings], object] | None = None):
+    def __init__(self, settings: Settings, searcher_factory: Callable[[Settings], Searcher] | None = None):
         self.settings = settings
         self._factory = searcher_factory or _default_factory
         self._lock = threading.Lock()
@@ -63,7 +66,7 @@ class Engine:
         live = self._live
         return live.name if live else None
 
-    def call(self, fn: Callable[[object], T]) -> T:
+    def call(self, fn: Callable[[Searcher], T]) -> T:
         """Run fn(searcher) on the live Searcher's thread and return its result.
 
         If the call fails while a newer generation is being opened (the old generation's
@@ -95,8 +98,7 @@ class Engine:
     def _current(self, wait: bool = False) -> _Loaded:
         name = store.current_generation_name(self.index_dir)
         if name is None:
-            raise IndexMissingError(f"no index at {self.index_dir}; build it with the Update button "
-                                          "or `searchkit index`")
+            raise IndexMissingError(self.index_dir, "build it with the Update button or `searchkit index`")
         live = self._live
         if live is not None and live.name == name:
             return live
@@ -141,7 +143,7 @@ class Engine:
         log.info("serving generation %s of %s", name, self.index_dir)
         future.set_result(loaded)
 
-    def _open(self, name: str):
+    def _open(self, name: str) -> tuple[Searcher, str]:
         searcher = self._factory(self.settings)
         # CURRENT may have moved on between reading it and opening: serve what was opened
         opened = searcher.generation.path.name
@@ -152,7 +154,7 @@ class Engine:
         return searcher, opened
 
 
-def _default_factory(settings: Settings):
+def _default_factory(settings: Settings) -> Searcher:
     from ..searcher import Searcher
 
     return Searcher(settings)

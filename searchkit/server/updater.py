@@ -61,7 +61,7 @@ class Updater:
 
     def _progress(self, phase: str, total: int):
         with self._lock:
-            entry = {"phase": phase, "total": total, "done": 0}
+            entry: dict = {"phase": phase, "total": total, "done": 0}
             self._state["phases"].append(entry)
             self._set(phase=phase)
 
