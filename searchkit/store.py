@@ -32,8 +32,8 @@ from typing import Iterable, Iterator, Sequence
 
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .fileutil import fsync_dir, fsync_tree, link_or_copy_tree, sha256_file, write_atomic
-from .manifest import FORMAT_VERSION, Manifest, flatten, now_iso
 from .filters import SPEECHES_DDL, Filter, metadata_from_row, register_functions, speech_row
+from .manifest import FORMAT_VERSION, Manifest, flatten, now_iso
 from .metadata import SpeechMetadata
 from .models import Chunk
 
