@@ -351,10 +351,11 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
 
 
 def _ask(searcher, q: JudgedQuery, mode: str, k: int, qrels_path, flt=None):
+    narrowed = {"filter": flt} if flt is not None else {}  # a caller's own searcher may not take filters
     try:
         if q.kind == "paragraph":
-            return searcher.similar(q.query, k=k, mode=mode, filter=flt).hits
-        return searcher.search(q.query, k=k, mode=mode, filter=flt).hits
+            return searcher.similar(q.query, k=k, mode=mode, **narrowed).hits
+        return searcher.search(q.query, k=k, mode=mode, **narrowed).hits
     except InputError as error:
         raise InputError(f"{qrels_path}:{q.line}: query {q.id}: {error}") from None
 

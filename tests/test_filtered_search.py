@@ -227,6 +227,7 @@ def test_cli_filters_speeches_and_facets(built, run):
     assert results and all(r["speech"]["level"] == "县" and r["source"] == "b.txt" for r in results)
     cli_error(run("search", "项目", "--year", "20x9"), 2, "--year 20x9: use a year like 2022 or a range 2019..2022")
     cli_error(run("similar", "项目建设要加快", "--level", "州"), 2, "--level 州: use one of")
+    cli_error(run("eval", "--level", "州"), 2, "--level 州: use one of")
     nothing = run("search", "项目", "--speaker", "无此人")
     assert nothing.exit_code == 0 and "no speech matches --speaker 无此人" in nothing.stderr
     lines = [json.loads(line) for line in run("speeches", "--json").stdout.splitlines()]
