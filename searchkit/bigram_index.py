@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -119,15 +120,17 @@ class BigramIndex:
         at = np.minimum(at, len(vocab) - 1)
         return [int(i) for i, w in zip(at, wanted, strict=True) if vocab[i] == w]
 
-    def search(self, text: str, limit: int, weights: dict[str, float] | None = None) -> list[tuple[int, float]]:
+    def search(self, text: str, limit: int, weights: dict[str, float] | None = None,
+               allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """Passages by the BM25 sum of the text's bigrams (each distinct bigram counted once,
-        as a bag; `weights` may scale single bigrams), best first, score > 0 only."""
+        as a bag; `weights` may scale single bigrams), best first, score > 0 only; with
+        `allowed` (doc ids), only those passages, masked before the top-k."""
         grams = list(dict.fromkeys(tokens(text)))
         if weights:
             grams = [g for g in grams if weights.get(g, 1.0) > 0]
         arrays = self._load()
         columns = self._columns(grams)
-        if not columns or limit <= 0:
+        if not columns or limit <= 0 or allowed is not None and not allowed:
             return []
         total = np.zeros(len(arrays["doc_ids"]), dtype=np.float32)
         indptr, indices, scores, vocab = arrays["indptr"], arrays["indices"], arrays["scores"], arrays["vocab"]
@@ -135,6 +138,8 @@ class BigramIndex:
             start, end = int(indptr[column]), int(indptr[column + 1])
             factor = weights.get(str(vocab[column]), 1.0) if weights else 1.0
             _accumulate(total, indices[start:end], scores[start:end], factor)
+        if allowed is not None:
+            total[~np.isin(arrays["doc_ids"], np.fromiter(allowed, dtype=np.int64, count=len(allowed)))] = 0
         hits = np.flatnonzero(total > 0)
         if len(hits) > limit:
             hits = hits[np.argpartition(-total[hits], limit - 1)[:limit]]

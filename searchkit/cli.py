@@ -27,6 +27,25 @@ CorpusOpt = Annotated[Optional[Path], typer.Option("--corpus", help="Corpus fold
 ModeOpt = Annotated[str, typer.Option("--mode", "-m", help="hybrid, keyword or vector.")]
 KOpt = Annotated[int, typer.Option("-k", "--top", help="How many passages to show.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts (schema in README).")]
+# Metadata filters (filters.Filter): a repeated flag means any of its values, different flags all.
+_Many = Optional[list[str]]
+SpeakerOpt = Annotated[_Many, typer.Option("--speaker", help="Only this speaker (exact name); repeat for several.", show_default=False)]
+LevelOpt = Annotated[_Many, typer.Option("--level", help="Only this level: 国家, 省, 市, 县, 区 or 乡镇.", show_default=False)]
+RoleOpt = Annotated[_Many, typer.Option("--role", help="Only roles containing this, e.g. 常务副市长.", show_default=False)]
+PlaceOpt = Annotated[_Many, typer.Option("--place", help="Only places containing this, e.g. 四川.", show_default=False)]
+MeetingOpt = Annotated[_Many, typer.Option("--meeting", help="Only meetings whose name contains this.", show_default=False)]
+YearOpt = Annotated[_Many, typer.Option("--year", help="Only this year or range: 2022, 2019..2022 (unknown dates never match).", show_default=False)]
+SourceOpt = Annotated[_Many, typer.Option("--source", help="Only files matching this path or glob inside the corpus, e.g. '2023/县政府/'.", show_default=False)]
+TagOpt = Annotated[_Many, typer.Option("--tag", help="Only speeches with this tag (from metadata.csv).", show_default=False)]
+
+
+def _filter(speaker=None, level=None, role=None, place=None, meeting=None, year=None, source=None, tag=None):
+    """The Filter of the flags given (None without any); a bad value is exit 2, one line."""
+    from .filters import Filter
+
+    flt = _run(lambda: Filter.parse(speaker=speaker or (), level=level or (), role=role or (), place=place or (),
+                                    meeting=meeting or (), year=year or (), source=source or (), tag=tag or ()))
+    return None if flt.is_empty else flt
 
 
 def _console(stderr: bool = False, soft_wrap: bool = False):
@@ -154,9 +173,12 @@ def search(
     mode: ModeOpt = "hybrid",
     index_dir: IndexOpt = None,
     as_json: JsonOpt = False,
+    speaker: SpeakerOpt = None, level: LevelOpt = None, role: RoleOpt = None, place: PlaceOpt = None,
+    meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
 ) -> None:
-    """Find the best passages for a few words (all speeches at once)."""
-    response = _run(lambda: _searcher(index_dir).search(query, k=k, mode=mode))
+    """Find the best passages for a few words (all speeches, or those the filters allow)."""
+    flt = _filter(speaker, level, role, place, meeting, year, source, tag)
+    response = _run(lambda: _searcher(index_dir).search(query, k=k, mode=mode, filter=flt))
     _print_response(response, as_json)
 
 
@@ -170,16 +192,19 @@ def similar(
     index_dir: IndexOpt = None,
     as_json: JsonOpt = False,
     each_paragraph: Annotated[bool, typer.Option("--each-paragraph", help="Review a draft: the best matches of each of its paragraphs (-k defaults to 3; JSON: a list of {paragraph, results}).")] = False,
+    speaker: SpeakerOpt = None, level: LevelOpt = None, role: RoleOpt = None, place: PlaceOpt = None,
+    meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
 ) -> None:
     """Find the passages most like a paragraph you are drafting."""
+    flt = _filter(speaker, level, role, place, meeting, year, source, tag)
     if each_paragraph:
         k_source = ctx.get_parameter_source("k")  # None only for a parameter the command lacks
         k_given = k_source is not None and k_source.name != "DEFAULT"
-        return _similar_each_paragraph(text, file, k if k_given else 3, mode, index_dir, as_json)
+        return _similar_each_paragraph(text, file, k if k_given else 3, mode, index_dir, as_json, flt)
 
     def work():
         paragraph = _read_paragraph(text, file)
-        return _searcher(index_dir).similar(paragraph, k=k, mode=mode)
+        return _searcher(index_dir).similar(paragraph, k=k, mode=mode, filter=flt)
 
     _print_response(_run(work), as_json)
 
@@ -209,7 +234,7 @@ def _read_paragraph(text: Optional[str], file: Optional[Path]) -> str:
     return text
 
 
-def _similar_each_paragraph(text, file, k, mode, index_dir, as_json) -> None:
+def _similar_each_paragraph(text, file, k, mode, index_dir, as_json, flt=None) -> None:
     """`similar --each-paragraph`: one block per paragraph of the draft (drafts.py); -k
     defaults to 3 there, what a writer reads beside each paragraph."""
     from . import drafts
@@ -217,7 +242,7 @@ def _similar_each_paragraph(text, file, k, mode, index_dir, as_json) -> None:
     def work():
         paragraphs = drafts.read_draft(file) if file is not None else drafts.text_paragraphs(
             _read_paragraph(text, None), "the text")
-        return drafts.review(_searcher(index_dir), paragraphs, k=k, mode=mode)
+        return drafts.review(_searcher(index_dir), paragraphs, k=k, mode=mode, flt=flt)
 
     reviewed = _run(work)
     if as_json:
@@ -254,12 +279,80 @@ def _print_response(response, as_json: bool) -> None:
         if hit.vector_rank:
             evidence.append(f"vector #{hit.vector_rank}")
         out.print(f"[bold cyan]{hit.rank:>2}.[/] [bold]{_escape(c.title)}[/]")
+        who = _who_and_when(hit.speech or {})
+        if who:
+            out.print(f"    {_escape(who)}")
         out.print(f"    [green]{_escape(path)}[/]")
         out.print(f"    [dim]{_escape(', '.join(hit.sources or (c.source,)))} · score {hit.score:.4g}"
                   f"{' · ' + ', '.join(evidence) if evidence else ''}[/]")
         out.print("    " + to_rich_markup(make_snippet(c.text, response.terms)))
         out.print()
     out.print(f"[dim]{len(response.hits)} passages · {response.mode} · {response.took_ms:.0f} ms[/]")
+
+
+def _who_and_when(speech: dict) -> str:
+    """`林小明（市委副书记、市长） · 2022-07-02`: the speaker and date shown under a title."""
+    who = speech.get("speaker") or ""
+    if who and speech.get("role"):
+        who += f"（{speech['role']}）"
+    return " · ".join(part for part in (who, speech.get("date") or "") if part)
+
+
+# -- speeches / facets ---------------------------------------------------------------------------
+
+def _speech_line(meta, index: int, passages: int) -> dict:
+    """One `searchkit speeches --json` line: the speech object, its file and passage count."""
+    return {**meta.to_json(), "source": meta.source, "speech_index": index, "passages": passages}
+
+
+@app.command()
+def speeches(
+    index_dir: IndexOpt = None,
+    as_json: JsonOpt = False,
+    speaker: SpeakerOpt = None, level: LevelOpt = None, role: RoleOpt = None, place: PlaceOpt = None,
+    meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
+) -> None:
+    """List the indexed speeches with their metadata (JSON Lines with --json)."""
+    flt = _filter(speaker, level, role, place, meeting, year, source, tag)
+    found = _run(lambda: _searcher(index_dir).meta.speeches(flt))
+    if as_json:
+        for meta, index, passages in found:
+            print(json.dumps(_speech_line(meta, index, passages), ensure_ascii=False))
+        return
+    out = _console(soft_wrap=True)
+    if not found:
+        out.print(f"No speech matches {_escape(flt.describe()) if flt else 'in this index'}.")
+        return
+    for meta, index, passages in found:
+        facts = " · ".join(x for x in (_who_and_when(meta.to_json()), meta.level, meta.meeting) if x)
+        out.print(f"[dim]{_escape(meta.source)} #{index}[/] [bold]{_escape(meta.title or '')}[/] ({passages} passages)")
+        if facts:
+            out.print(f"    {_escape(facts)}")
+    out.print(f"[dim]{len(found)} speeches[/]")
+
+
+@app.command()
+def facets(
+    index_dir: IndexOpt = None,
+    as_json: JsonOpt = False,
+    speaker: SpeakerOpt = None, level: LevelOpt = None, role: RoleOpt = None, place: PlaceOpt = None,
+    meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
+) -> None:
+    """Count speeches by speaker, level, year and meeting, to see what there is to filter on."""
+    from .filters import facet_counts
+
+    flt = _filter(speaker, level, role, place, meeting, year, source, tag)
+    found = _run(lambda: _searcher(index_dir).meta.speeches(flt))
+    counts = facet_counts(meta for meta, _i, _n in found)
+    if as_json:
+        print(json.dumps({"speeches": len(found), **counts}, ensure_ascii=False, indent=2))
+        return
+    out = _console(soft_wrap=True)
+    out.print(f"{len(found)} speeches{' matching ' + _escape(flt.describe()) if flt else ''}")
+    for name, values in counts.items():
+        shown = ", ".join(f"{_escape(v)} {n}" for v, n in list(values.items())[:20])
+        more = f" … ({len(values) - 20} more)" if len(values) > 20 else ""
+        out.print(f"[bold]{name}[/]: {shown or '(none known)'}{more}")
 
 
 # -- serve ---------------------------------------------------------------------------------------
@@ -337,20 +430,28 @@ def chunks(
         _fail(f"no readable file in {', '.join(map(str, paths))} ({len(skipped)} skipped, see the warnings above); "
               "supported formats: .txt, .docx, .pdf, .html, .md")
     if as_json:
-        for _path, cs in results:
+        for _path, cs, metas in results:
             for c in cs:
-                print(json.dumps(c.to_dict(), ensure_ascii=False))
+                meta = metas.get(c.speech_index)
+                speech = meta.to_json() if meta else {"title": c.title or None, "speaker": None, "role": None,
+                                                       "level": None, "place": None, "meeting": None,
+                                                       "date": None, "tags": []}
+                print(json.dumps({**c.to_dict(), "speech": speech}, ensure_ascii=False))
         return
     _print_chunk_summary(results)
 
 
 def _chunk_paths(paths: list[Path]):
-    """(file, passages) for every readable file among paths; the others as corpus.Skipped."""
-    from .chunking import chunk_file
+    """(file, passages, speech index -> metadata) for every readable file among paths; the
+    others as corpus.Skipped. A folder's metadata.csv applies to its files, as in `index`."""
+    from . import speech_meta
+    from .chunking import chunk_speeches
     from .config import ChunkingSettings
     from .corpus import Skipped, scan_corpus
+    from .documents import load_speeches
     from .errors import CorpusError
     from .readers import unsupported_advice
+    from .sidecar import Sidecar, sidecar_of
 
     found, skipped = [], []
     for path in paths:
@@ -367,15 +468,21 @@ def _chunk_paths(paths: list[Path]):
         else:
             raise CorpusError(f"{path} does not exist; give a file or folder of speeches")
     results = []
+    sidecars: dict[Path, Sidecar] = {}
     for file, root in found:
         source = file.relative_to(root).as_posix()
         try:
-            passages = chunk_file(file, root, ChunkingSettings())
+            read = load_speeches(file, root)
+            passages = chunk_speeches(read, ChunkingSettings())
         except CorpusError as error:  # one unreadable file is named and skipped, as in `index`
             skipped.append(Skipped(source, str(error)))
             continue
+        if root not in sidecars:
+            sidecars[root] = sidecar_of(root)
+        metas = {i: speech_meta.final(m, source, i, sidecars[root])
+                 for i, m in speech_meta.extract_speeches(read).items()}
         if passages:
-            results.append((file, passages))
+            results.append((file, passages, metas))
         else:
             skipped.append(Skipped(source, "no text to index (empty or whitespace only)"))
     return results, skipped
@@ -389,7 +496,7 @@ def _print_chunk_summary(results) -> None:
     for col in ("file", "speeches", "sections", "passages", "min", "median", "max chars"):
         table.add_column(col, justify="right" if col != "file" else "left")
     all_lengths = []
-    for path, cs in results:
+    for path, cs, _metas in results:
         lengths = sorted(len(c.text) for c in cs)
         all_lengths += lengths
         speeches = len({c.speech_index for c in cs})
@@ -402,7 +509,7 @@ def _print_chunk_summary(results) -> None:
         buckets = [(0, 100), (100, 200), (200, 300), (300, 400), (400, 521)]
         spread = ", ".join(f"{a}-{b - 1}: {sum(a <= n < b for n in all_lengths)}" for a, b in buckets)
         out.print(f"{len(all_lengths)} passages; length (chars) {spread}")
-    for path, cs in results:
+    for path, cs, _metas in results:
         titles = list(dict.fromkeys(c.title for c in cs))
         out.print(f"[bold]{_escape(path.name)}[/]: {len(titles)} speeches")
         for t in titles[:50]:
@@ -422,16 +529,21 @@ def eval_(
     beir: Annotated[Optional[Path], typer.Option("--beir", help="A BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv) instead of QRELS: "
                                                  "its corpus is indexed (default index indexes/beir-<folder>) and documents are scored by their best passage.",
                                                  show_default=False)] = None,
+    speaker: SpeakerOpt = None, level: LevelOpt = None, role: RoleOpt = None, place: PlaceOpt = None,
+    meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
 ) -> None:
     """Score search quality on judged queries: nDCG, Recall and MRR, overall and per query kind."""
+    flt = _filter(speaker, level, role, place, meeting, year, source, tag)
     if beir is not None:
+        if flt is not None:
+            _fail("--beir scores a benchmark's own corpus, which has no speech metadata; drop the filters", 2)
         _eval_beir(beir, index_dir, mode, k, as_json)
         return
 
     def work():
         from .evaluation import evaluate
 
-        return evaluate(Settings.from_env(index_dir=index_dir), qrels, modes=mode, k=k)
+        return evaluate(Settings.from_env(index_dir=index_dir), qrels, modes=mode, k=k, filter=flt)
 
     report = _run(work)
     if as_json:

@@ -763,4 +763,5 @@ def load_speeches(path: Path, root: Path) -> SpeechList:
                           "nothing to index (add the speeches or remove the file)")
     for warning in speeches.warnings:
         log.info("%s", warning)
+    speeches.properties = dict(document.properties)
     return speeches

@@ -88,9 +88,9 @@ def text_paragraphs(text: str, where: str = "the text") -> list[str]:
     return _checked(split_paragraphs(text or ""), where)
 
 
-def review(searcher, paragraphs: list[str], k: int = 3, mode: str = "hybrid") -> list:
-    """(paragraph, SearchResponse) for each paragraph, in order."""
-    return [(p, searcher.similar(p, k=k, mode=mode)) for p in paragraphs]
+def review(searcher, paragraphs: list[str], k: int = 3, mode: str = "hybrid", flt=None) -> list:
+    """(paragraph, SearchResponse) for each paragraph, in order; `flt` a filters.Filter."""
+    return [(p, searcher.similar(p, k=k, mode=mode, filter=flt)) for p in paragraphs]
 
 
 def review_to_dicts(reviewed: list) -> list[dict]:

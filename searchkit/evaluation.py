@@ -299,11 +299,12 @@ class EvalReport:
 
 
 def evaluate(settings: Settings, qrels_path: Path | str = DEFAULT_QRELS, modes: str | Iterable[str] = "all",
-             k: int = 10, searcher=None) -> EvalReport:
+             k: int = 10, searcher=None, filter=None) -> EvalReport:  # noqa: A002
     """Run every judged query in every mode and score the results.
 
     One Searcher answers everything (it caches the indexes and the model); pass your own to
-    reuse one that is already open, e.g. with a test embedder.
+    reuse one that is already open, e.g. with a test embedder. `filter` (filters.Filter)
+    narrows every query, as `searchkit eval --speaker …` does.
     """
     if k < 1 or k > MAX_K:
         raise InputError(f"-k must be between 1 and {MAX_K} (got {k})")
@@ -320,12 +321,12 @@ def evaluate(settings: Settings, qrels_path: Path | str = DEFAULT_QRELS, modes: 
     try:
         for mode in modes:
             if queries:  # warm: the first query of a mode loads its side; not timed per query
-                _ask(searcher, queries[0], mode, k, qrels_path)
+                _ask(searcher, queries[0], mode, k, qrels_path, filter)
             started = time.perf_counter()
             items, took = {}, []
             for q in queries:
                 asked = time.perf_counter()
-                texts = [hit.chunk.text for hit in _ask(searcher, q, mode, k, qrels_path)]
+                texts = [hit.chunk.text for hit in _ask(searcher, q, mode, k, qrels_path, filter)]
                 took.append((time.perf_counter() - asked) * 1000)
                 items[q.id] = (judge(texts, q.relevant, k), q.grades)
             scores[mode] = score_judgements(items, k)
@@ -349,11 +350,12 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     return {"p50": at(0.5), "p90": at(0.9)}
 
 
-def _ask(searcher, q: JudgedQuery, mode: str, k: int, qrels_path):
+def _ask(searcher, q: JudgedQuery, mode: str, k: int, qrels_path, flt=None):
+    narrowed = {"filter": flt} if flt is not None else {}  # a caller's own searcher may not take filters
     try:
         if q.kind == "paragraph":
-            return searcher.similar(q.query, k=k, mode=mode).hits
-        return searcher.search(q.query, k=k, mode=mode).hits
+            return searcher.similar(q.query, k=k, mode=mode, **narrowed).hits
+        return searcher.search(q.query, k=k, mode=mode, **narrowed).hits
     except InputError as error:
         raise InputError(f"{qrels_path}:{q.line}: query {q.id}: {error}") from None
 

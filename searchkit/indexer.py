@@ -18,15 +18,16 @@ from typing import Callable
 
 import numpy as np
 
-from . import analysis, bigram_index, chunking, documents, encoders, store
+from . import analysis, bigram_index, chunking, documents, encoders, speech_meta, store
 from .config import Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder
 from .engines import expected_blocks, manifest_blocks
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, SearchkitError
 from .keyword_index import KeywordIndex
-from .manifest import Counts, Manifest
+from .manifest import Counts, Manifest, now_iso
 from .models import Chunk
+from .sidecar import SIDECAR_NAME, Sidecar, sidecar_of
 from .vector_index import VectorIndex, passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,9 @@ class Plan:
     files: list[CorpusFile]  # the files of the new generation
     speeches: dict[str, int]
     up_to_date: bool
+    # (file key, speech index, extracted metadata as JSON) of the new content
+    extracted: list[tuple[str, int, str]] = field(default_factory=list)
+    sidecar: Sidecar = field(default_factory=Sidecar)
 
 
 def canonical_files(files: list[CorpusFile]) -> dict[str, CorpusFile]:
@@ -264,6 +268,7 @@ def _chunk_new_content(files, previous: Previous, settings: Settings, progress):
     bad = {k: previous.known_bad[k] for k in canonical if k in previous.known_bad}
     new_chunks: list[tuple[str, Chunk]] = []
     speeches: dict[str, int] = {}
+    extracted: list[tuple[str, int, str]] = []
     notices: list[str] = []
     advance = progress("chunking", len(new_keys)) if progress and new_keys else None
     for key in new_keys:
@@ -271,6 +276,9 @@ def _chunk_new_content(files, previous: Previous, settings: Settings, progress):
             read = documents.load_speeches(canonical[key].path, settings.corpus_dir)
             notices += read.warnings
             chunks = chunking.chunk_speeches(read, settings.chunking)
+            indexes = {c.speech_index for c in chunks}
+            extracted += [(key, i, speech_meta.to_json(m)) for i, m in speech_meta.extract_speeches(read).items()
+                          if i in indexes]
         except CorpusError as error:
             bad[key] = str(error)
             chunks = []
@@ -280,19 +288,35 @@ def _chunk_new_content(files, previous: Previous, settings: Settings, progress):
         new_chunks += [(key, c) for c in chunks]
         if advance:
             advance(1)
-    return new_chunks, bad, speeches, notices
+    return new_chunks, bad, speeches, extracted, notices
+
+
+def metadata_block(corpus_dir: Path) -> dict:
+    """What the manifest records of speech metadata; a change of the sidecar (its hash)
+    makes a metadata-only update."""
+    return {"version": speech_meta.METADATA_VERSION, "sidecar_sha256": speech_meta.sidecar_hash(corpus_dir)}
 
 
 def _update(settings, provide_encoder, files, previous, report, progress, strict, donor=None):
     old = Previous.of(previous)
-    new_chunks, bad, speeches, report.notices = _chunk_new_content(files, old, settings, progress)
+    sidecar = sidecar_of(settings.corpus_dir)  # a bad row stops the build here, with its line
+    new_chunks, bad, speeches, extracted, report.notices = _chunk_new_content(files, old, settings, progress)
     plan = plan_update(files, old, new_chunks, bad, speeches, previous is not None)
+    plan.extracted, plan.sidecar = extracted, sidecar
     for name in ("added", "changed", "removed", "unchanged"):
         setattr(report, name, getattr(plan, name))
     report.skipped += plan.skipped
+    unknown = sidecar.unknown_files(f.source for f in files)
+    if unknown:
+        report.notices.append(f"{SIDECAR_NAME} names {len(unknown)} file(s) not in the corpus "
+                              f"(first: {unknown[0]}); their rows are ignored")
     if plan.up_to_date:
-        report.up_to_date, report.generation = True, previous.number
+        report.generation = previous.number
         report.chunks_total, report.speeches_total = previous.manifest.counts.chunks, previous.manifest.counts.speeches
+        if previous.manifest.metadata == metadata_block(settings.corpus_dir):
+            report.up_to_date = True
+        else:  # only the sidecar changed: new metadata, nothing read or embedded
+            report.generation = _metadata_only_update(settings, previous, sidecar).number
         return
     if strict and report.skipped:
         first = report.skipped[0]
@@ -316,6 +340,34 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
         if lexicon is not None:
             analysis.deactivate(lexicon)
     report.generation = generation.number
+
+
+def _metadata_only_update(settings, previous, sidecar: Sidecar):
+    """A new generation that shares every file of the previous one but meta.sqlite, whose
+    `speeches` table is rewritten from the stored extraction and the new sidecar."""
+    writer = store.GenerationWriter(Path(settings.index_dir), previous)
+    try:
+        writer.seed_all_from_previous()
+        meta = store.MetaStore(writer.tmp / store.META)
+        try:
+            write_speeches(meta, sidecar)
+            meta.commit()
+        finally:
+            meta.close()
+        manifest = Manifest.from_dict(previous.manifest.to_dict())
+        manifest.metadata, manifest.built_at = metadata_block(settings.corpus_dir), now_iso()
+        return writer.publish(manifest)
+    except BaseException:
+        writer.discard()
+        raise
+
+
+def write_speeches(meta: store.MetaStore, sidecar: Sidecar) -> None:
+    """The `speeches` table: each speech's extracted metadata under the name its passages
+    carry, with the sidecar applied."""
+    names = meta.source_of_file_keys()
+    meta.replace_speeches([(key, index, speech_meta.final(speech_meta.from_json(text), names[key], index, sidecar))
+                           for key, index, text in meta.extracted() if key in names])
 
 
 def _embed_keys(generation) -> dict[str, int]:
@@ -351,6 +403,7 @@ def _write_generation(settings, plan: Plan, vectors: VectorPlan, built, previous
             counts=Counts(files=len(plan.files), unique_files=len(unique_keys), speeches=counts[1], chunks=counts[0]),
             next_doc_id=vectors.next_doc_id, skipped=plan.skipped_entries,
             corpus_dir=str(Path(settings.corpus_dir).resolve()),
+            metadata=metadata_block(settings.corpus_dir),
             encoder=encoders.provide_query_encoder(settings, built, writer.tmp)))
     except BaseException:
         if embedding is not None:
@@ -374,6 +427,8 @@ def _write_meta_and_keywords(writer, plan: Plan, vectors: VectorPlan, previous, 
         for key, name in plan.renamed.items():
             meta.rename_source(key, name)
         meta.add_chunks(vectors.rows)
+        meta.add_extracted(plan.extracted)
+        write_speeches(meta, plan.sidecar)
         meta.replace_files([(f.source, f.file_key, f.size, plan.speeches.get(f.file_key, 0)) for f in plan.files])
         meta.commit()
         counts = meta.counts()

@@ -19,7 +19,8 @@ from typing import Any
 from . import __version__
 from .config import DEFAULT_PRECISION
 
-FORMAT_VERSION = 1
+# 2: speech metadata (meta.sqlite `speeches` and `extracted`, the `metadata` block)
+FORMAT_VERSION = 2
 COMPARED_BLOCKS = ("model", "keyword", "vectors", "chunking")
 
 
@@ -68,6 +69,8 @@ class Manifest:
     skipped: list[dict[str, str]] = field(default_factory=list)  # {source, file_key, reason}
     corpus_dir: str = ""
     encoder: dict[str, Any] | None = None  # the query-time ONNX encoder (encoders.py), if any
+    # Speech metadata: {"version": speech_meta.METADATA_VERSION, "sidecar_sha256": "" | hex}
+    metadata: dict[str, Any] = field(default_factory=dict)
     generation: int = 0
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # relative path -> {size, sha256}
     format_version: int = FORMAT_VERSION

@@ -42,6 +42,7 @@ class SpeechList(list):
         self.removed: dict[str, int] = dict(removed or {})
         self.warnings: list[str] = list(warnings or [])
         self.dropped: list[tuple[str, str]] = list(dropped or [])  # (reason, line) of what was removed
+        self.properties: dict[str, str] = {}  # the file's own metadata (.docx author, created)
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,4 @@ class Hit:
     vector_rank: int | None = None
     vector_score: float | None = None
     sources: tuple[str, ...] = field(default_factory=tuple)  # all files holding this text
+    speech: dict | None = None  # the passage's speech metadata (SpeechMetadata.to_json)

@@ -21,6 +21,7 @@ from .bigram_index import BigramIndex, passage_text
 from .config import Settings
 from .engines import expected_blocks
 from .errors import InputError
+from .filters import Filter
 from .keyword_index import KeywordIndex, KeywordWeights
 from .models import Hit
 from .query import ParsedQuery, parse_query, require_text
@@ -99,7 +100,13 @@ def hit_to_dict(hit: Hit) -> dict:
         "keyword_score": None if hit.keyword_score is None else round(hit.keyword_score, 6),
         "vector_score": None if hit.vector_score is None else round(hit.vector_score, 6),
         "sources": list(hit.sources),
+        "speech": hit.speech if hit.speech is not None else _unknown_speech(c.title),
     }
+
+
+def _unknown_speech(title: str) -> dict:
+    return {"title": title or None, "speaker": None, "role": None, "level": None, "place": None,
+            "meeting": None, "date": None, "tags": []}
 
 
 def validate(mode: str, k: int) -> tuple[int, list[str]]:
@@ -230,13 +237,17 @@ class Searcher:
 
     # -- queries ---------------------------------------------------------------------------
     @_on_live_generation
-    def search(self, query: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
+    def search(self, query: str, k: int = 10, mode: str = "hybrid",
+               filter: Filter | None = None) -> SearchResponse:  # noqa: A002 (the API's word)
         started = time.perf_counter()
         k, notices = validate(mode, k)
         parsed = parse_query(query)
+        allowed = self.allowed(filter)
+        if allowed is not None and not allowed:
+            return self._nothing_allowed(parsed.text, mode, k, started, notices, filter)
         depth = max(self.ranking.depth, k)
-        lists = self._run_sides(mode, lambda: self._keyword_search(parsed, depth),
-                                lambda: self._vector_search(parsed.semantic_text, depth))
+        lists = self._run_sides(mode, lambda: self._keyword_search(parsed, depth, allowed),
+                                lambda: self._vector_search(parsed.semantic_text, depth, allowed))
         if parsed.phrases and "vector" in lists:  # a quoted phrase is a hard requirement in every mode
             lists["vector"] = self._require_phrases(lists["vector"], parsed)
         weight = self._keyword_share(parsed, lists.get("keyword", [])) if mode == "hybrid" else 0.0
@@ -246,10 +257,14 @@ class Searcher:
         return SearchResponse(parsed.text, mode, k, (time.perf_counter() - started) * 1000, hits, notices, terms)
 
     @_on_live_generation
-    def similar(self, text: str, k: int = 10, mode: str = "hybrid") -> SearchResponse:
+    def similar(self, text: str, k: int = 10, mode: str = "hybrid",
+                filter: Filter | None = None) -> SearchResponse:  # noqa: A002 (the API's word)
         started = time.perf_counter()
         k, notices = validate(mode, k)
         text = require_text(text, "pasted paragraph")
+        allowed = self.allowed(filter)
+        if allowed is not None and not allowed:
+            return self._nothing_allowed(text, mode, k, started, notices, filter)
         if len(text) > SIMILAR_MAX_CHARS and mode != "keyword":
             notices.append(f"the paragraph has {len(text)} characters; the model reads the first "
                            f"{SIMILAR_MAX_CHARS}, the keyword side reads all of it")
@@ -257,10 +272,11 @@ class Searcher:
         key_terms = self._paragraph_terms(text) if mode != "vector" else []
 
         def keyword_side():
-            return self._both_keyword_lists(self.keyword.search_weighted_terms(key_terms, depth),
-                                            self.bigrams.search(text, depth), depth)
+            return self._both_keyword_lists(self.keyword.search_weighted_terms(key_terms, depth, allowed),
+                                            self.bigrams.search(text, depth, allowed=allowed), depth)
 
-        lists = self._run_sides(mode, keyword_side, lambda: self._vector_search(text[:SIMILAR_MAX_CHARS], depth))
+        lists = self._run_sides(mode, keyword_side,
+                                lambda: self._vector_search(text[:SIMILAR_MAX_CHARS], depth, allowed))
         own = _bigram_set(text)
         limit = self.ranking.own_passage_containment
         hits = self._finish(lists, mode, k, self.ranking.keyword_weight,
@@ -268,14 +284,26 @@ class Searcher:
         return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, hits, notices,
                               tuple(t for t, _ in key_terms[:8]))
 
+    def allowed(self, flt: Filter | None) -> set[int] | None:
+        """The doc ids a filter lets through (one SQL query on the speeches table), handed
+        to every side so each ranks among them before its top-k; None = no filter."""
+        if flt is None or flt.is_empty:
+            return None
+        return self.meta.allowed_doc_ids(flt)
+
+    def _nothing_allowed(self, text, mode, k, started, notices, flt: Filter | None) -> SearchResponse:
+        what = flt.describe() if flt is not None else "the filter"
+        notices = [*notices, f"no speech matches {what}; see `searchkit facets` for what is there"]
+        return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, [], notices)
+
     # -- internals -------------------------------------------------------------------------
-    def _keyword_search(self, parsed: ParsedQuery, depth: int) -> list[tuple[int, float]]:
+    def _keyword_search(self, parsed: ParsedQuery, depth: int, allowed=None) -> list[tuple[int, float]]:
         """A sentence ranks by bigram BM25 alone (jieba may cut its words unlike the passage's,
         and Whoosh's cost grows with its length); key words by both keyword indexes."""
         if parsed.is_sentence:
-            return self.bigrams.search(parsed.semantic_text, depth)
-        found = self.keyword.search(parsed, depth)
-        grams = self.bigrams.search(parsed.semantic_text, depth)
+            return self.bigrams.search(parsed.semantic_text, depth, allowed=allowed)
+        found = self.keyword.search(parsed, depth, allowed)
+        grams = self.bigrams.search(parsed.semantic_text, depth, allowed=allowed)
         if parsed.phrases:
             grams = self._require_phrases(grams, parsed)
         return self._both_keyword_lists(found, grams, depth)
@@ -325,9 +353,9 @@ class Searcher:
             keyword_hits = keyword_side()
             return {"keyword": keyword_hits, "vector": vector_future.result()}
 
-    def _vector_search(self, text: str, depth: int) -> list[tuple[int, float]]:
+    def _vector_search(self, text: str, depth: int, allowed=None) -> list[tuple[int, float]]:
         vector = self.embedder.encode([text])[0]
-        return self.vectors.search_passages(vector, depth)
+        return self.vectors.search_passages(vector, depth, allowed)
 
     def _require_phrases(self, ranked, parsed: ParsedQuery):
         """Keep the passages holding every quoted phrase, ignoring spaces and letter case (as
@@ -367,6 +395,7 @@ class Searcher:
         chunks = self.meta.chunks([f.doc_id for f in candidates])
         keys = self.meta.file_keys_of_chunks([f.doc_id for f in candidates]) if candidates else {}
         sources = self.meta.sources_by_file_key() if candidates else {}
+        speeches = self.meta.speeches_of((keys[d], c.speech_index) for d, c in chunks.items() if d in keys)
         hits: list[Hit] = []
         kept_grams: list[set] = []
         for item in candidates:
@@ -387,11 +416,17 @@ class Searcher:
                 keyword_rank=item.ranks.get("keyword"), keyword_score=item.scores.get("keyword"),
                 vector_rank=item.ranks.get("vector"), vector_score=item.scores.get("vector"),
                 sources=tuple(sources.get(file_key, [chunk.source]) if file_key is not None else [chunk.source]),
+                speech=_speech_json(speeches.get((file_key, chunk.speech_index)) if file_key is not None else None,
+                                    chunk.title),
             ))
             kept_grams.append(grams)
             if len(hits) == k:
                 break
         return hits
+
+
+def _speech_json(meta, title: str) -> dict:
+    return meta.to_json() if meta is not None else _unknown_speech(title)
 
 
 def _squash(text: str) -> str:

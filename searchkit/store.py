@@ -32,7 +32,9 @@ from typing import Iterable, Iterator, Sequence
 
 from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .fileutil import fsync_dir, fsync_tree, link_or_copy_tree, sha256_file, write_atomic
+from .filters import SPEECHES_DDL, Filter, metadata_from_row, register_functions, speech_row
 from .manifest import FORMAT_VERSION, Manifest, flatten, now_iso
+from .metadata import SpeechMetadata
 from .models import Chunk
 
 CURRENT = "CURRENT"
@@ -184,6 +186,22 @@ class GenerationWriter:
         self.tmp = self.index_dir / f"tmp-{self.number:06d}-{os.getpid()}"
         self.tmp.mkdir(parents=True)
 
+    def seed_all_from_previous(self) -> None:
+        """Every file of the previous generation but its manifest, hard-linked (write-once),
+        meta.sqlite copied (it is rewritten): a metadata-only update."""
+        assert self.previous is not None
+        for item in self.previous.path.iterdir():
+            if item.name in (MANIFEST, META):
+                continue
+            if item.is_dir():
+                link_or_copy_tree(item, self.tmp / item.name)
+            else:
+                try:
+                    os.link(item, self.tmp / item.name)
+                except OSError:
+                    shutil.copy2(item, self.tmp / item.name)
+        shutil.copy2(self.previous.meta_path, self.tmp / META)
+
     def seed_from_previous(self) -> None:
         """Start from the previous generation's files: hard links where possible (Whoosh
         writes new segment files and never edits old ones), copies otherwise."""
@@ -333,6 +351,15 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_file ON chunks(file_key);
 CREATE INDEX IF NOT EXISTS chunks_embed ON chunks(embed_key);
+CREATE INDEX IF NOT EXISTS chunks_speech ON chunks(file_key, speech_index);  -- a speech's passages (filters)
+-- What extraction found per speech (speech_meta.to_json), apart from the sidecar's overrides.
+CREATE TABLE IF NOT EXISTS extracted (
+    speech_key TEXT PRIMARY KEY,
+    file_key TEXT NOT NULL,
+    speech_index INTEGER NOT NULL,
+    meta_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS extracted_file ON extracted(file_key);
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY,
     file_key TEXT NOT NULL,
@@ -340,6 +367,11 @@ CREATE TABLE IF NOT EXISTS files (
     speeches INTEGER NOT NULL
 );
 """
+
+
+def speech_key(file_key: str, speech_index: int) -> str:
+    """How a passage (chunks: file_key, speech_index) finds its row in `speeches`."""
+    return f"{file_key}#{speech_index}"
 
 
 class MetaStore:
@@ -354,7 +386,8 @@ class MetaStore:
             self.db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         else:
             self.db = sqlite3.connect(self.path, check_same_thread=False)
-            self.db.executescript(SCHEMA)
+            self.db.executescript(SCHEMA + SPEECHES_DDL)
+        register_functions(self.db)  # Filter.to_sql's --source glob
 
     def _rows(self, sql: str, params: Sequence = ()) -> list[tuple]:
         with self._lock:
@@ -365,7 +398,26 @@ class MetaStore:
 
     # writing
     def delete_files(self, file_keys: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM chunks WHERE file_key=?", [(key,) for key in file_keys])
+        keys = [(key,) for key in file_keys]
+        self.db.executemany("DELETE FROM chunks WHERE file_key=?", keys)
+        self.db.executemany("DELETE FROM extracted WHERE file_key=?", keys)
+
+    def add_extracted(self, rows: Iterable[tuple[str, int, str]]) -> None:
+        """(file key, speech index, speech_meta.to_json) of newly read content."""
+        self.db.executemany("INSERT OR REPLACE INTO extracted VALUES (?,?,?,?)",
+                            [(speech_key(key, index), key, index, meta) for key, index, meta in rows])
+
+    def extracted(self) -> list[tuple[str, int, str]]:
+        return self._rows("SELECT file_key, speech_index, meta_json FROM extracted ORDER BY file_key, speech_index")
+
+    def replace_speeches(self, rows: Iterable[tuple[str, int, SpeechMetadata]]) -> None:
+        """The whole `speeches` table from (file key, speech index, final metadata)."""
+        self.db.execute("DELETE FROM speeches")
+        columns = ("speech_key", "source", "speech_index", "title", "speaker", "role", "level", "place",
+                   "meeting", "date", "year", "tags_json", "folder")
+        self.db.executemany(
+            f"INSERT INTO speeches ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
+            [speech_row(meta, index, speech_key(key, index)) for key, index, meta in rows])
 
     def add_chunks(self, rows: Iterable[tuple[int, str, Chunk, str]]) -> None:
         self.db.executemany(
@@ -428,6 +480,47 @@ class MetaStore:
 
     def all_doc_ids(self) -> list[int]:
         return [r[0] for r in self._rows("SELECT doc_id FROM chunks ORDER BY doc_id")]
+
+    def speeches_of(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], SpeechMetadata]:
+        """(file key, speech index) -> the speech's metadata, for the pairs asked."""
+        wanted = list(dict.fromkeys(speech_key(k, i) for k, i in keys))
+        out: dict[tuple[str, int], SpeechMetadata] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start:start + 500]
+            with self._lock:
+                cursor = self.db.execute(f"SELECT * FROM speeches WHERE speech_key IN ({','.join('?' * len(part))})", part)
+                names = [d[0] for d in cursor.description]
+                rows = cursor.fetchall()
+            for row in rows:
+                record = dict(zip(names, row, strict=True))
+                file_key = record["speech_key"].rsplit("#", 1)[0]
+                out[(file_key, record["speech_index"])] = metadata_from_row(record)
+        return out
+
+    def speeches(self, flt: Filter | None = None) -> list[tuple[SpeechMetadata, int, int]]:
+        """(metadata, speech index, passages) of every speech the filter lets through, by source."""
+        where, params = (flt or Filter()).to_sql("s")
+        with self._lock:
+            cursor = self.db.execute(
+                "SELECT s.*, COALESCE(p.n, 0) AS passages FROM speeches s LEFT JOIN "
+                "(SELECT file_key || '#' || speech_index AS k, COUNT(*) AS n FROM chunks "
+                f"GROUP BY file_key, speech_index) p ON p.k = s.speech_key WHERE {where} "
+                "ORDER BY s.source, s.speech_index", params)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        records = [dict(zip(names, row, strict=True)) for row in rows]
+        return [(metadata_from_row(r), r["speech_index"], r["passages"]) for r in records]
+
+    def allowed_doc_ids(self, flt: Filter) -> set[int]:
+        """The passages of the speeches a filter lets through: computed once per query and
+        handed to every side of the search before its top-k."""
+        where, params = flt.to_sql("s")
+        # CROSS JOIN: SQLite then loops over the (few) matching speeches and finds their
+        # passages by the chunks_file index, instead of visiting every passage.
+        rows = self._rows("SELECT c.doc_id FROM speeches s CROSS JOIN chunks c "
+                          "ON c.file_key = substr(s.speech_key, 1, instr(s.speech_key, '#') - 1) "
+                          f"AND c.speech_index = s.speech_index WHERE {where}", params)
+        return {r[0] for r in rows}
 
     def counts(self) -> tuple[int, int]:
         """(passages, speeches) held."""

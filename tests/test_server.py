@@ -122,8 +122,8 @@ def test_every_mode_answers(client, mode):
     ({"q": "招商", "k": "ten"}, "invalid k 'ten'"),
     ({"q": "招商", "offset": "-1"}, "offset must be between"),
     ({"q": "招商", "speeker": "林"}, "unknown parameter 'speeker'"),
-    ({"q": "招商", "speaker": "林小明"}, "filters are not available"),
-    ({"q": "招商", "year": "2019..2022"}, "filters are not available"),
+    ({"q": "招商", "year": "20x9"}, "--year 20x9: use a year like 2022"),
+    ({"q": "招商", "level": "州"}, "--level 州: use one of"),
 ])
 def test_bad_search_input_is_a_400_with_one_line(client, params, expected):
     assert expected in error_of(client.get("/api/search", params=params), 400)
@@ -148,7 +148,7 @@ def test_similar_finds_the_paragraph_it_was_given_without_returning_itself(clien
     (b'{"text": "x", "mode": "exact"}', "unknown mode"),
     (b'{"text": "x", "k": "many"}', "invalid k"),
     (b'{"text": "x", "top": 3}', "unknown field 'top'"),
-    (b'{"text": "x", "speaker": ["a", "b"]}', "filters are not available"),
+    (b'{"text": "x", "year": ["2022..2019"]}', "the range runs backwards"),
     (b'["x"]', "must be a JSON object"),
     (b'{"text": ', "not JSON"),
     ('{"text": "招商"}'.encode("gbk"), "not UTF-8"),
@@ -241,11 +241,21 @@ def test_speeches_and_facets(client):
     assert {"在全市招商引资工作会议上的讲话", "在全县经济运行分析会上的讲话"} < {s["title"] for s in speeches["speeches"]}
     assert all(s["passages"] >= 1 and s["first_chunk_id"] for s in speeches["speeches"])
     facets = client.get("/api/facets").json()
-    assert facets["filters_available"] is False
+    assert facets["filters_available"] is True
     assert [v["value"] for v in facets["facets"]["source"]] == ["a.txt", "b.txt", "real/district.txt"]
     assert sum(v["count"] for v in facets["facets"]["source"]) == facets["counts"]["passages"]
-    assert facets["facets"]["speaker"] == []
-    assert "filters are not available" in error_of(client.get("/api/speeches", params={"level": "市级"}), 400)
+    assert {"市", "县"} <= {v["value"] for v in facets["facets"]["level"]}  # 全市… / 全县… meetings
+    county = client.get("/api/speeches", params={"level": "县级"}).json()  # 县级 reads as 县
+    assert county["count"] >= 1 and all(s["speech"]["level"] == "县" for s in county["speeches"])
+    assert client.get("/api/facets", params={"level": "县"}).json()["facets"]["level"] == [{"value": "县", "count": county["count"]}]
+    assert "--level 州" in error_of(client.get("/api/speeches", params={"level": "州"}), 400)
+
+
+def test_search_filters_narrow_every_hit(client):
+    data = client.get("/api/search", params={"q": "项目建设", "level": "县", "k": 5}).json()
+    assert data["results"] and all(r["speech"]["level"] == "县" for r in data["results"])
+    none = client.get("/api/search", params={"q": "项目建设", "speaker": "无此人"}).json()
+    assert none["results"] == [] and any("no speech matches" in n for n in none["notices"])
 
 
 # -- passage in context ---------------------------------------------------------------------------

@@ -189,12 +189,11 @@ def _page_dict(response, offset: int = 0) -> dict:
 
 
 def _search(engine: Engine, q, k: int, mode: str, offset: int, flt):
-    # `flt` is filter_from_params' result: pass it on here once the Searcher takes filters
-    return engine.call(lambda s: _page_dict(s.search(q, k=offset + k, mode=mode), offset))
+    return engine.call(lambda s: _page_dict(s.search(q, k=offset + k, mode=mode, filter=flt), offset))
 
 
 def _similar(engine: Engine, text: str, k: int, mode: str, flt):
-    return engine.call(lambda s: _page_dict(s.similar(text, k=k, mode=mode)))
+    return engine.call(lambda s: _page_dict(s.similar(text, k=k, mode=mode, filter=flt)))
 
 
 def _add_search_routes(api: FastAPI) -> None:
@@ -262,7 +261,7 @@ def _review(engine: Engine, paragraphs, k: int, mode: str, flt) -> list[dict]:
     from ..searcher import validate
 
     validate(mode, k)  # once, before any paragraph is searched
-    return engine.call(lambda s: [{"paragraph": p, **_page_dict(s.similar(p, k=k, mode=mode))}
+    return engine.call(lambda s: [{"paragraph": p, **_page_dict(s.similar(p, k=k, mode=mode, filter=flt))}
                                   for p in paragraphs])
 
 
@@ -289,13 +288,15 @@ def _add_index_routes(api: FastAPI) -> None:
     @api.get("/api/speeches", summary="Every speech in the index")
     def speeches(request: Request):
         check_known(request.query_params.keys(), ())
-        filter_from_params(filter_values(request.query_params.getlist))
-        rows = engine.call(context.speeches)
+        flt = filter_from_params(filter_values(request.query_params.getlist))
+        rows = engine.call(lambda s: context.speeches(s, flt))
         return {"count": len(rows), "speeches": rows}
 
     @api.get("/api/facets", summary="Values to filter on, with passage counts")
-    def facets():
-        return engine.call(context.facets)
+    def facets(request: Request):
+        check_known(request.query_params.keys(), ())
+        flt = filter_from_params(filter_values(request.query_params.getlist))
+        return engine.call(lambda s: context.facets(s, flt))
 
     @api.get("/api/passage/{chunk_id:path}", summary="A passage in its speech: neighbours, outline, highlights")
     def passage(chunk_id: str, q: str = "", neighbours: int = context.NEIGHBOURS):

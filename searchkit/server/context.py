@@ -109,10 +109,12 @@ def _outline(speech_rows, current_heading: tuple[str, ...]) -> list[dict]:
     return out
 
 
-def speeches(searcher: Searcher) -> list[dict]:
-    """Every speech in the index: title, source file(s), its number in the file, passages,
-    and its first passage (to open it in context)."""
+def speeches(searcher: Searcher, flt=None) -> list[dict]:
+    """Every speech in the index (that `flt`, a filters.Filter, lets through): title, source
+    file(s), its number in the file, passages, its first passage (to open it in context) and
+    its metadata (`speech`, as in every hit)."""
     meta = searcher.meta
+    known = {(m.source, i): m for m, i, _n in meta.speeches(flt)}
     sources = meta.sources_by_file_key()
     rows = meta.db.execute(
         "SELECT c.file_key, c.speech_index, c.source, c.title, n.passages, c.chunk_id FROM chunks c "
@@ -121,13 +123,15 @@ def speeches(searcher: Searcher) -> list[dict]:
         "ON c.file_key = n.file_key AND c.speech_index = n.speech_index AND c.position = n.first "
         "ORDER BY c.source, c.speech_index")
     return [{"title": title, "source": source, "sources": sources.get(key, [source]), "speech_index": speech,
-             "passages": passages, "first_chunk_id": first}
-            for key, speech, source, title, passages, first in rows]
+             "passages": passages, "first_chunk_id": first, "speech": known[(source, speech)].to_json()}
+            for key, speech, source, title, passages, first in rows if (source, speech) in known]
 
 
-def facets(searcher: Searcher) -> dict:
-    """Values to filter on, with passage counts, from what the index holds. Speaker, level,
-    year… are empty until speech metadata is indexed."""
+def facets(searcher: Searcher, flt=None) -> dict:
+    """Values to filter on, from what the index holds: files with their passage counts;
+    speaker, level, year and meeting with their speech counts (filters.facet_counts) among
+    the speeches `flt` lets through."""
+    from ..filters import facet_counts
     from .filters import FILTER_PARAMS, FILTERS_AVAILABLE
 
     meta = searcher.meta
@@ -139,6 +143,8 @@ def facets(searcher: Searcher) -> dict:
     speeches_total = meta.db.execute("SELECT COUNT(*) FROM (SELECT DISTINCT file_key, speech_index FROM chunks)").fetchone()[0]
     values: dict[str, list[dict]] = {name: [] for name in FILTER_PARAMS}
     values["source"] = [{"value": s, "count": n} for s, n in sorted(source_counts.items())]
+    for name, counts in facet_counts(m for m, _i, _n in meta.speeches(flt)).items():
+        values[name] = [{"value": v, "count": n} for v, n in counts.items()]
     return {"filters_available": FILTERS_AVAILABLE,
             "counts": {"files": len(keys), "speeches": speeches_total, "passages": meta.counts()[0]},
             "facets": values}

@@ -1,20 +1,18 @@
 """The one seam between request parameters and search filters.
 
-Filter parameters are named like the CLI flags; a repeated parameter means OR. Until
-speech metadata lands, any filter is refused with a 400 that says so. To plug filters
-in, replace the body of `filter_from_params` with
-`return Filter.parse(**given) if given else None` (searchkit.metadata) and set
-FILTERS_AVAILABLE; the routes pass its result to `Searcher.search/similar(filter=...)`
-(server/app.py: `_search`, `_similar`).
+Filter parameters are named like the CLI flags; a repeated parameter means OR. A bad value
+is a 400 with the CLI's one-line message (filters.Filter.parse); the routes pass the result
+to `Searcher.search/similar(filter=...)` (server/app.py: `_search`, `_similar`).
 """
 from __future__ import annotations
 
 from typing import Iterable, Mapping
 
 from ..errors import InputError
+from ..filters import Filter
 
 FILTER_PARAMS = ("speaker", "role", "level", "place", "meeting", "year", "source", "tag")
-FILTERS_AVAILABLE = False  # the page shows its filter controls only when True
+FILTERS_AVAILABLE = True  # the page shows its filter controls only when True
 
 
 def filter_values(getlist) -> dict[str, list[str]]:
@@ -31,8 +29,8 @@ def filter_from_params(given: Mapping[str, list[str]]):
     """A filter object for the searcher from {name: [values]}, or None for no filter."""
     if not given:
         return None
-    shown = "&".join(f"{name}={value}" for name, values in given.items() for value in values)
-    raise InputError(f"filters are not available in this version (got {shown}); search without them")
+    flt = Filter.parse(**given)
+    return None if flt.is_empty else flt
 
 
 def check_known(names: Iterable[str], allowed: Iterable[str]) -> None:
