@@ -114,7 +114,16 @@ def test_search_switch_mode_and_open_a_result_in_context(server, browser):
         _wait(browser, lambda d: "关键词" in d.find_element(By.ID, "search-info").text)
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#results mark"))
     browser.save_screenshot(str(ROOT / "docs" / "screenshot.png"))
+    if filters.is_displayed():  # back to all speeches, to open one with headings
+        from selenium.webdriver.support.ui import Select
 
+        Select(filters.find_element(By.TAG_NAME, "select")).select_by_index(0)
+
+    def with_headings(d):
+        return [r for r in d.find_elements(By.CSS_SELECTOR, "#results .result")
+                if r.find_element(By.CLASS_NAME, "heading").text != "（开头）"]
+
+    _wait(browser, with_headings)
     # open a passage of a long speech (one with headings: its outline is shown)
     result = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#results .result")
                   if r.find_element(By.CLASS_NAME, "heading").text != "（开头）")
