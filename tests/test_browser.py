@@ -120,13 +120,16 @@ def test_search_switch_mode_and_open_a_result_in_context(server, browser):
         Select(filters.find_element(By.TAG_NAME, "select")).select_by_index(0)
 
     def with_headings(d):
-        return [r for r in d.find_elements(By.CSS_SELECTOR, "#results .result")
-                if r.find_element(By.CLASS_NAME, "heading").text != "（开头）"]
+        from selenium.common.exceptions import StaleElementReferenceException
 
-    _wait(browser, with_headings)
+        try:  # the list is re-rendered when the new results arrive: look again
+            return [r for r in d.find_elements(By.CSS_SELECTOR, "#results .result")
+                    if r.find_element(By.CLASS_NAME, "heading").text != "（开头）"]
+        except StaleElementReferenceException:
+            return []
+
     # open a passage of a long speech (one with headings: its outline is shown)
-    result = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#results .result")
-                  if r.find_element(By.CLASS_NAME, "heading").text != "（开头）")
+    result = _wait(browser, with_headings)[0]
     first = result.find_element(By.CSS_SELECTOR, "h3 button")
     title = first.text
     first.click()
