@@ -55,7 +55,7 @@ def start_server(index: Path, corpus: Path, port: int, fake: bool, log) -> subpr
         env["SEARCHKIT_MODEL"] = "fake-bigram-64"
         cmd = [sys.executable, str(ROOT / "tests" / "fake_embedder.py")]
     else:
-        cmd = [sys.executable, "-m", "searchkit.cli"]
+        cmd = [sys.executable, "-m", "searchkit"]
     cmd += ["serve", "--index", str(index), "--corpus", str(corpus), "--host", HOST, "--port", str(port)]
     return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
