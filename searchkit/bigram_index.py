@@ -120,24 +120,21 @@ class BigramIndex:
         at = np.minimum(at, len(vocab) - 1)
         return [int(i) for i, w in zip(at, wanted, strict=True) if vocab[i] == w]
 
-    def search(self, text: str, limit: int, weights: dict[str, float] | None = None,
-               allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+    def search(self, text: str, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """Passages by the BM25 sum of the text's bigrams (each distinct bigram counted once,
-        as a bag; `weights` may scale single bigrams), best first, score > 0 only; with
-        `allowed` (doc ids), only those passages, masked before the top-k."""
+        as a bag), best first, score > 0 only; with `allowed` (doc ids), only those passages,
+        masked before the top-k."""
         grams = list(dict.fromkeys(tokens(text)))
-        if weights:
-            grams = [g for g in grams if weights.get(g, 1.0) > 0]
         arrays = self._load()
         columns = self._columns(grams)
         if not columns or limit <= 0 or allowed is not None and not allowed:
             return []
         total = np.zeros(len(arrays["doc_ids"]), dtype=np.float32)
-        indptr, indices, scores, vocab = arrays["indptr"], arrays["indices"], arrays["scores"], arrays["vocab"]
+        indptr, indices, scores = arrays["indptr"], arrays["indices"], arrays["scores"]
         for column in columns:
             start, end = int(indptr[column]), int(indptr[column + 1])
-            factor = weights.get(str(vocab[column]), 1.0) if weights else 1.0
-            _accumulate(total, indices[start:end], scores[start:end], factor)
+            # Rows within one column are distinct, so plain fancy-index addition is exact.
+            total[indices[start:end]] += scores[start:end]
         if allowed is not None:
             total[~np.isin(arrays["doc_ids"], np.fromiter(allowed, dtype=np.int64, count=len(allowed)))] = 0
         hits = np.flatnonzero(total > 0)
@@ -146,7 +143,3 @@ class BigramIndex:
         hits = hits[np.lexsort((arrays["doc_ids"][hits], -total[hits]))]
         return [(int(arrays["doc_ids"][i]), float(total[i])) for i in hits]
 
-
-def _accumulate(total: np.ndarray, rows: np.ndarray, values: np.ndarray, factor: float) -> None:
-    # Rows within one column are distinct, so plain fancy-index addition is exact.
-    total[rows] += values * factor if factor != 1.0 else values
