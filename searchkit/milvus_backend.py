@@ -1,0 +1,753 @@
+"""Milvus as the storage engine of both sides (backends.py), for archives that outgrow one machine.
+
+One index = two Milvus collections, named in the generation's pointer files:
+- `<prefix>_passages`: one row per passage (primary key = doc id) with its text cut by
+  jieba (the project's domain dictionary) and as character bigrams, each with a Milvus BM25
+  function; its squashed text for verbatim checks (`LIKE`); its speech's metadata as scalar
+  fields, so filters run inside Milvus;
+- `<prefix>_windows`: one row per sentence-window vector (primary key = window id, as in
+  vector_index.vector_ids) with its doc id and the same metadata fields.
+meta.sqlite, the manifest and the query-time term statistics stay in the generation
+folder, as with the embedded engine; searchkit ranks and fuses exactly as it does there.
+
+Crash safety without copying collections: doc ids only grow (a changed passage gets a new
+id), and each generation records the highest doc id it holds. An update inserts its new
+rows first (invisible to the live generation: they are above its highest id), publishes,
+and only then deletes the rows it removed; until they are gone its searches leave them out
+by id. An interrupted update leaves rows above the live generation's highest id; the next
+build deletes them before it starts. A full rebuild writes new collections; collections no
+generation names any more are dropped by the next build (cleanup()).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import secrets
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from pathlib import Path
+from typing import Any, Callable, Collection
+
+import numpy as np
+
+from . import analysis, bigram_index
+from .errors import EngineError, IndexCorruptError
+from .fileutil import write_atomic
+from .keyword_index import KeywordWeights
+from .manifest import EngineBlock
+from .query import ParsedQuery
+
+ENGINE = "milvus"
+SCHEMA_VERSION = 1
+URI_ENV = "SEARCHKIT_MILVUS_URI"  # http://host:19530 for a server or cluster, a file path for milvus-lite
+INDEX_ENV = "SEARCHKIT_MILVUS_INDEX"  # vector index type: FLAT (exact, default), HNSW, IVF_FLAT, ...
+LITE_FILE = "milvus.db"  # the default: a milvus-lite database inside the index folder
+POINTER = "milvus.json"
+KEYWORD_POINTER = f"keyword/{POINTER}"  # relative to a generation folder
+VECTOR_POINTER = "vectors.milvus.json"
+BATCH = 500  # rows per insert call (a 512-dim window row is ~2 KB)
+MAX_BYTES = 65_535  # Milvus VARCHAR limit, in bytes
+MAX_WINDOWS = 16_384  # Milvus's largest top-k
+_SCORE_REPEATS = 4  # weighted terms: a word's weight in quarters, as repetitions (query tf counts linearly)
+WINDOW_SPAN = 256  # window id = doc id * 256 + window (vector_index.vector_ids)
+METADATA_FIELDS = ("speaker", "level", "role", "place", "meeting", "source")
+
+
+def resolve_uri(index_dir: Path) -> str:
+    return os.environ.get(URI_ENV) or str(Path(index_dir).resolve() / LITE_FILE)
+
+
+def is_lite(uri: str) -> bool:
+    return not uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+
+
+def dictionary_words() -> list[str]:
+    """The domain words jieba must keep whole (searchkit/data/userdict.txt)."""
+    lines = analysis.USER_DICT.read_text(encoding="utf-8").splitlines()
+    return [line.split()[0] for line in lines if line.strip()]
+
+
+def dictionary_hash() -> str:
+    return hashlib.sha256("\n".join(dictionary_words()).encode()).hexdigest()[:16]
+
+
+def analyzer_params() -> dict:
+    # Milvus Lite refuses the "chinese" analyzer; jieba with our dictionary works on both.
+    return {"tokenizer": {"type": "jieba", "mode": "search", "dict": ["_default_", *dictionary_words()]}}
+
+
+def settings(index_type: str | None = None) -> dict:
+    weights = KeywordWeights()
+    return {"schema_version": SCHEMA_VERSION, "dictionary": dictionary_hash(),
+            "words_bm25": {"k1": weights.k1, "b": weights.b},
+            "bigrams": {**bigram_index.settings(), "encoding": "hex"},
+            "vector_index": index_type or os.environ.get(INDEX_ENV, "FLAT").upper()}
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return f"pymilvus {version('pymilvus')}"
+
+
+# -- connections -------------------------------------------------------------------------------
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+def client(uri: str):
+    """One MilvusClient per URI per process (milvus-lite lets one process open a database file)."""
+    with _clients_lock:
+        if uri not in _clients:
+            _clients[uri] = _connect(uri)
+        return _clients[uri]
+
+
+def _connect(uri: str):
+    from pymilvus import MilvusClient
+
+    env = os.environ
+    kwargs = {k: v for k, v in (("token", env.get("SEARCHKIT_MILVUS_TOKEN")), ("user", env.get("SEARCHKIT_MILVUS_USER")),
+                                ("password", env.get("SEARCHKIT_MILVUS_PASSWORD")),
+                                ("db_name", env.get("SEARCHKIT_MILVUS_DB"))) if v}
+    if is_lite(uri):
+        Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return MilvusClient(uri, **kwargs)
+    except Exception as error:  # pymilvus raises several types; all mean "cannot use this Milvus"
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "lock" in text.lower():
+            raise EngineError(f"the milvus-lite database {uri} is open in another process; stop it, or run "
+                              f"`milvus-lite server --data-dir DIR` and set {URI_ENV}=http://127.0.0.1:19530") from error
+        raise EngineError(f"cannot connect to Milvus at {uri} ({text}); check {URI_ENV} and that the server runs") from error
+
+
+def _call(what: str, run: Callable[[], Any]) -> Any:
+    try:
+        return run()
+    except EngineError:
+        raise
+    except Exception as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise EngineError(f"Milvus refused to {what}: {first}") from error
+
+
+# -- expressions -------------------------------------------------------------------------------
+
+def quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def like_pattern(text: str) -> str:
+    """`text` anywhere, as a LIKE pattern (its own % and _ escaped)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def filter_expression(flt) -> str | None:
+    """A filters.Filter as a Milvus boolean expression over the metadata fields; None when
+    some part has no Milvus form (a source glob with [classes]): the caller then filters by id."""
+    clauses: list[str] = []
+
+    def any_of(parts: list[str]) -> None:
+        clauses.append("(" + " or ".join(parts) + ")")
+
+    for values, name in ((flt.speakers, "speaker"), (flt.levels, "level")):
+        if values:
+            clauses.append(f"{name} in [{', '.join(quote(v) for v in values)}]")
+    for values, name in ((flt.roles, "role"), (flt.places, "place"), (flt.meetings, "meeting")):
+        if values:
+            any_of([f"{name} like {quote(like_pattern(v))}" for v in values])
+    if flt.years:
+        any_of([f"(year >= {lo} and year <= {hi})" for lo, hi in flt.years])
+    if flt.sources:
+        if any(c in p for p in flt.sources for c in "[]"):
+            return None
+        patterns = []
+        for p in flt.sources:  # the path itself or a folder above it (filters.source_matches)
+            glob = p.rstrip("/") or "*"
+            base = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace("*", "%").replace("?", "_")
+            patterns += [f"source like {quote(base)}", f"source like {quote(base + '/%')}"]
+        any_of(patterns)
+    if flt.tags:
+        clauses.append(f"array_contains_any(tags, [{', '.join(quote(t) for t in flt.tags)}])")
+    return " and ".join(clauses) or None
+
+
+def metadata_fields(meta) -> dict[str, Any]:
+    """A passage's scalar fields from its speech's metadata.SpeechMetadata ("" and -1 for unknown)."""
+    row = {name: _clip(str(getattr(meta, name, None) or ""), 1024) for name in METADATA_FIELDS}
+    year = getattr(meta, "year", None)
+    row["year"] = int(year) if year is not None else -1
+    row["tags"] = [_clip(str(t), 256) for t in (getattr(meta, "tags", None) or ())][:64]
+    return row
+
+
+def _clip(text: str, limit: int = MAX_BYTES) -> str:
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def squashed(text: str) -> str:
+    """What verbatim checks compare: lowercased, without spaces (as Searcher._require_phrases)."""
+    return "".join(text.split()).lower()
+
+
+def hex_bigrams(text: str) -> str:
+    """bigram_index.tokens as ASCII words for Milvus's standard tokenizer (one token each)."""
+    return " ".join("g" + token.encode("utf-8").hex() for token in bigram_index.tokens(text))
+
+
+# -- the pointer file: which collections a generation uses ---------------------------------------
+
+class _Pointer:
+    """`milvus.json` in a generation: URI, collection, highest doc id held, rows still to delete."""
+
+    def __init__(self, collection: str, max_doc_id: int = 0, pending: Iterable[int] = (),
+                 rows: int = 0, uri: str = ""):
+        self.collection, self.max_doc_id, self.rows, self.uri = collection, max_doc_id, rows, uri
+        self.pending = sorted(set(pending))
+
+    @classmethod
+    def read(cls, path: Path) -> _Pointer:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(data["collection"], data["max_doc_id"], data.get("pending_delete", ()),
+                       data.get("rows", 0), data.get("uri", ""))
+        except (OSError, ValueError, KeyError) as error:
+            raise IndexCorruptError(Path(path).parent, f"the Milvus pointer {path} is missing or damaged") from error
+
+    def write(self, path: Path) -> None:
+        write_atomic(Path(path), json.dumps({
+            "engine": ENGINE, "collection": self.collection, "max_doc_id": self.max_doc_id,
+            "rows": self.rows, "pending_delete": self.pending, "uri": self.uri}, indent=1) + "\n")
+
+    def visible(self, allowed_expression: str | None) -> str:
+        """This generation's rows: not above its highest id, not deleted by it."""
+        parts = [f"doc_id <= {self.max_doc_id}"]
+        if self.pending:
+            parts.append(f"doc_id not in [{', '.join(map(str, self.pending))}]")
+        if allowed_expression:
+            parts.append(f"({allowed_expression})")
+        return " and ".join(parts)
+
+
+def _index_dir_of(path: Path) -> Path:
+    """The index folder above a generation file: <index>/<gen-…|tmp-…>/…/<file> -> <index>."""
+    path = Path(path).resolve()
+    for folder in path.parents:
+        if folder.name.startswith(("gen-", "tmp-")):
+            return folder.parent
+    return path.parent.parent
+
+
+def _allowed_expression(allowed: AbstractSet[int] | None) -> str | None:
+    """Milvus's part of a filter: its metadata expression when the Searcher attached one
+    (filters.AllowedDocs), else the ids themselves."""
+    if allowed is None:
+        return None
+    flt = getattr(allowed, "filter", None)
+    expression = filter_expression(flt) if flt is not None else None
+    return expression or f"doc_id in [{', '.join(map(str, sorted(allowed)))}]"
+
+
+class _Collection:
+    """What both sides share: a client, a collection, a pointer."""
+
+    POINTER_NAME = POINTER
+
+    def __init__(self, pointer_path: Path, pointer: _Pointer | None = None, uri: str | None = None):
+        self.pointer_path = Path(pointer_path)
+        self.uri = uri or resolve_uri(_index_dir_of(self.pointer_path))
+        self.pointer = pointer or _Pointer.read(self.pointer_path)
+        self._loaded = False
+        self._writing = False
+
+    def _start_writing(self) -> None:
+        """A build's first write: the ids the previous generation deleted are gone by now
+        (cleanup() ran under the build lock), so its list of pending deletions is dropped."""
+        if not self._writing:
+            self._writing, self.pointer.pending = True, []
+
+    @property
+    def client(self):
+        return client(self.uri)
+
+    @property
+    def name(self) -> str:
+        return self.pointer.collection
+
+    def ready(self):
+        """The client, with the collection loaded (a restarted Milvus keeps it released)."""
+        c = self.client
+        if not self._loaded:
+            if not _call("list collections", lambda: c.has_collection(self.name)):
+                raise IndexCorruptError(_index_dir_of(self.pointer_path),
+                                        f"Milvus at {self.uri} has no collection {self.name} (set {URI_ENV} to "
+                                        "the Milvus that holds this index)")
+            _call(f"load {self.name}", lambda: c.load_collection(self.name))
+            self._loaded = True
+        return c
+
+    def _delete(self, ids: Collection[int]) -> None:
+        ids = sorted(set(ids))
+        for start in range(0, len(ids), 5000):
+            part = ids[start:start + 5000]
+            _call("delete", lambda part=part: self.ready().delete(
+                self.name, filter=f"doc_id in [{', '.join(map(str, part))}]"))
+
+    def count_rows(self) -> int:
+        rows = _call("count rows", lambda: self.ready().query(
+            self.name, filter=self.pointer.visible(None), output_fields=["count(*)"], consistency_level="Strong"))
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def finish(self) -> None:
+        """After publishing: delete the rows this generation removed (idempotent)."""
+        if self.pointer.pending:
+            self._delete(self.pointer.pending)
+
+
+def _create(c, name: str, schema, index_params) -> None:
+    _call(f"create {name}", lambda: c.create_collection(name, schema=schema, index_params=index_params,
+                                                       consistency_level="Strong",
+                                                       properties={"searchkit.dictionary": dictionary_hash()}))
+
+
+def _metadata_schema(schema, DataType) -> None:
+    for name in METADATA_FIELDS:
+        schema.add_field(name, DataType.VARCHAR, max_length=1024)
+    schema.add_field("year", DataType.INT64)
+    schema.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=64, max_length=256)
+
+
+def _metadata_indexes(index_params) -> None:
+    for name in ("speaker", "level", "source", "year"):
+        index_params.add_index(name, index_type="INVERTED")
+
+
+def _scores(hits, key: str) -> list[tuple[int, float]]:
+    """(primary key, distance) of search hits; BM25 comes back as -score from milvus-lite
+    and as +score from a server, cosine as is."""
+    return [(int(h["entity"][key]), float(h["distance"])) for h in hits]
+
+
+class MilvusKeywordIndex(_Collection):
+    """The keyword backend (backends.KeywordBackend) on Milvus BM25."""
+
+    ENGINE = ENGINE
+
+    @staticmethod
+    def engine_settings() -> dict:
+        return settings()
+
+    @classmethod
+    def manifest_block(cls) -> EngineBlock:
+        return EngineBlock(cls.ENGINE, _version(), cls.engine_settings())
+
+    def __init__(self, path: Path, weights: KeywordWeights | None = None, plan: str = "auto", uri: str | None = None):
+        super().__init__(Path(path) / POINTER, uri=uri)
+        self.weights = weights or KeywordWeights()
+        self._lite = is_lite(self.uri)
+        self._stats: TermStats | None = None
+
+    @classmethod
+    def create(cls, path: Path, prefix: str | None = None, uri: str | None = None) -> MilvusKeywordIndex:
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        uri = uri or resolve_uri(_index_dir_of(path / POINTER))
+        name = f"{prefix or collection_prefix(_index_dir_of(path / POINTER), 0)}_passages"
+        weights = KeywordWeights()
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("doc_id", DataType.INT64, is_primary=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=MAX_BYTES, enable_analyzer=True,
+                         analyzer_params=analyzer_params())
+        schema.add_field("grams", DataType.VARCHAR, max_length=MAX_BYTES, enable_analyzer=True,
+                         analyzer_params={"tokenizer": "standard"})
+        schema.add_field("plain", DataType.VARCHAR, max_length=MAX_BYTES)
+        schema.add_field("file_key", DataType.VARCHAR, max_length=128)
+        _metadata_schema(schema, DataType)
+        schema.add_field("words_sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("grams_sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(name="words_bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["text"], output_field_names=["words_sparse"]))
+        schema.add_function(Function(name="grams_bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["grams"], output_field_names=["grams_sparse"]))
+        index_params = MilvusClient.prepare_index_params()
+        index_params.add_index("words_sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                               params={"bm25_k1": weights.k1, "bm25_b": weights.b})
+        index_params.add_index("grams_sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                               params={"bm25_k1": bigram_index.K1, "bm25_b": bigram_index.B})
+        _metadata_indexes(index_params)
+        _create(client(uri), name, schema, index_params)
+        pointer = _Pointer(name, uri=uri)
+        pointer.write(path / POINTER)
+        return cls(path, uri=uri)
+
+    # -- writing -----------------------------------------------------------------------------
+    def update(self, remove: Collection[int], add: Sequence[tuple[int, str, Any]],
+               progress: Callable[[int], None] | None = None,
+               metadata: Mapping[int, Any] | None = None) -> None:
+        """Add rows now; the removed ones are deleted after publishing (see the module doc)."""
+        c = self.ready()
+        self._start_writing()
+        rows = [self._row(doc_id, key, chunk, (metadata or {}).get(doc_id)) for doc_id, key, chunk in add]
+        for start in range(0, len(rows), BATCH):
+            part = rows[start:start + BATCH]
+            _call("insert passages", lambda part=part: c.upsert(self.name, part))
+            if progress:
+                progress(len(part))
+        p = self.pointer
+        p.pending = sorted((set(p.pending) | set(remove)) - {d for d, _, _ in add})
+        p.max_doc_id = max([p.max_doc_id, *(d for d, _, _ in add)])
+        p.rows = p.rows + len(add) - len(set(remove))
+        p.write(self.pointer_path)
+
+    @staticmethod
+    def _row(doc_id: int, file_key: str, chunk, meta) -> dict:
+        text = bigram_index.passage_text(chunk)
+        return {"doc_id": doc_id, "text": _clip(text), "grams": _clip(hex_bigrams(text)),
+                "plain": _clip(squashed(chunk.text)), "file_key": file_key[:128], **metadata_fields(meta)}
+
+    def update_metadata(self, metadata: Mapping[int, Any]) -> None:
+        _partial_upsert(self, "doc_id", {d: metadata_fields(m) for d, m in metadata.items()})
+
+    # -- reading -----------------------------------------------------------------------------
+    def doc_count(self) -> int:
+        return self.pointer.rows
+
+    def _search(self, field: str, text: str, limit: int, allowed, extra: Sequence[str] = ()) -> list[tuple[int, float]]:
+        if not text.strip() or limit <= 0 or allowed is not None and not allowed:
+            return []
+        expression = self.pointer.visible(" and ".join([*(e for e in [_allowed_expression(allowed)] if e), *extra]) or None)
+        hits = _call("search", lambda: self.ready().search(
+            self.name, data=[text], anns_field=field, limit=min(limit, MAX_WINDOWS), filter=expression,
+            output_fields=["doc_id"], search_params={"metric_type": "BM25"}, consistency_level="Strong"))[0]
+        ranked = [(d, abs(s)) for d, s in _scores(hits, "doc_id")]
+        if allowed is not None:
+            ranked = [(d, s) for d, s in ranked if d in allowed]
+        return sorted(ranked, key=lambda x: (-x[1], x[0]))
+
+    def search(self, parsed: ParsedQuery, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        """Terms are scored by BM25 over jieba words; quoted phrases are required verbatim."""
+        words = [w for piece in parsed.terms + parsed.phrases for w, _, _ in analysis.words(piece)]
+        content = [w for w in words if w not in analysis.QUERY_STOPWORDS] or words
+        required = [f"plain like {quote(like_pattern(squashed(p)))}" for p in parsed.phrases if squashed(p)]
+        return self._search("words_sparse", " ".join(content), limit, allowed, required)
+
+    def search_weighted_terms(self, weighted: Sequence[tuple[str, float]], limit: int,
+                              allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        # Milvus BM25 counts a query word as often as it is repeated: weights become repeats.
+        repeated = [w for w, weight in weighted for _ in range(max(1, round(weight * _SCORE_REPEATS)))]
+        return self._search("words_sparse", " ".join(repeated), limit, allowed)
+
+    def search_bigrams(self, text: str, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        """bigram_index.BigramIndex.search, on Milvus (each distinct bigram once)."""
+        grams = " ".join(dict.fromkeys(hex_bigrams(text).split()))
+        return self._search("grams_sparse", grams, limit, allowed)
+
+    def contains_exact(self, text: str, allowed: AbstractSet[int] | None = None) -> bool:
+        if not squashed(text) or allowed is not None and not allowed:
+            return False
+        expression = self.pointer.visible(" and ".join(
+            e for e in (_allowed_expression(allowed), f"plain like {quote(like_pattern(squashed(text)))}") if e))
+        rows = _call("query", lambda: self.ready().query(self.name, filter=expression, output_fields=["doc_id"],
+                                                         limit=50, consistency_level="Strong"))
+        return any(allowed is None or r["doc_id"] in allowed for r in rows)
+
+    @property
+    def stats(self) -> TermStats:
+        if self._stats is None:
+            self._stats = TermStats(self.pointer_path.parent / TermStats.FILE)
+        return self._stats
+
+    def idf(self, words: Iterable[str]) -> dict[str, float]:
+        return self.stats.idf("words", words)
+
+    def bigram_idf(self, grams: Iterable[str]) -> dict[str, float]:
+        return self.stats.idf("grams", grams)
+
+
+class MilvusBigrams:
+    """What the Searcher asks of bigram_index.BigramIndex, answered by the Milvus collection."""
+
+    def __init__(self, keyword: MilvusKeywordIndex):
+        self.keyword = keyword
+
+    def search(self, text: str, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        return self.keyword.search_bigrams(text, limit, allowed)
+
+    def idf(self, grams: Iterable[str]) -> dict[str, float]:
+        return self.keyword.bigram_idf(grams)
+
+    def doc_count(self) -> int:
+        return self.keyword.doc_count()
+
+
+class MilvusVectorIndex(_Collection):
+    """The vector backend (backends.VectorBackend) on a Milvus collection of window vectors."""
+
+    ENGINE = ENGINE
+
+    def __init__(self, pointer_path: Path, dimension: int, pointer: _Pointer | None = None, uri: str | None = None):
+        super().__init__(pointer_path, pointer, uri)
+        self.dimension = dimension
+        self._pending_metadata: dict[int, Any] = {}
+
+    @staticmethod
+    def engine_settings() -> dict:
+        return settings()
+
+    @classmethod
+    def manifest_block(cls) -> EngineBlock:
+        return EngineBlock(cls.ENGINE, _version(), cls.engine_settings())
+
+    @staticmethod
+    def pointer_of(path: Path) -> Path:
+        """Where a generation's vector pointer lives (beside FAISS's file name)."""
+        return Path(path).with_name(VECTOR_POINTER)
+
+    @classmethod
+    def create(cls, dimension: int, path: Path | None = None, prefix: str | None = None,
+               uri: str | None = None) -> MilvusVectorIndex:
+        from pymilvus import DataType, MilvusClient
+
+        if path is None:
+            raise EngineError("a Milvus vector index needs the generation folder it belongs to")
+        pointer_path = cls.pointer_of(path)
+        uri = uri or resolve_uri(_index_dir_of(pointer_path))
+        name = f"{prefix or collection_prefix(_index_dir_of(pointer_path), 0)}_windows"
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("doc_id", DataType.INT64)
+        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+        _metadata_schema(schema, DataType)
+        index_params = MilvusClient.prepare_index_params()
+        index_type = settings()["vector_index"]
+        index_params.add_index("vector", index_type=index_type, metric_type="IP", params=_index_build_params(index_type))
+        index_params.add_index("doc_id", index_type="INVERTED")
+        _metadata_indexes(index_params)
+        _create(client(uri), name, schema, index_params)
+        index = cls(pointer_path, dimension, _Pointer(name, uri=uri), uri)
+        index.pointer.write(pointer_path)
+        return index
+
+    @classmethod
+    def load(cls, path: Path, mmap: bool = True) -> MilvusVectorIndex:
+        pointer_path = cls.pointer_of(path)
+        data = json.loads(pointer_path.read_text(encoding="utf-8")) if pointer_path.exists() else {}
+        return cls(pointer_path, int(data.get("dimension", 0)))
+
+    @property
+    def count(self) -> int:
+        return self.pointer.rows
+
+    def with_metadata(self, metadata: Mapping[int, Any]) -> MilvusVectorIndex:
+        """The speech metadata (by doc id) that `add` stores with each window."""
+        self._pending_metadata = metadata
+        return self
+
+    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        c = self.ready()
+        self._start_writing()
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        for start in range(0, len(ids), BATCH):
+            rows = [{"id": int(vid), "doc_id": int(vid) // WINDOW_SPAN, "vector": vectors[start + i].tolist(),
+                     **metadata_fields(self._pending_metadata.get(int(vid) // WINDOW_SPAN))}
+                    for i, vid in enumerate(ids[start:start + BATCH])]
+            _call("insert vectors", lambda rows=rows: c.upsert(self.name, rows))
+        p = self.pointer
+        added_docs = {int(v) // WINDOW_SPAN for v in ids}
+        p.pending = sorted(set(p.pending) - added_docs)
+        p.max_doc_id = max([p.max_doc_id, *added_docs])
+        p.rows += len(ids)
+
+    def remove(self, ids: Sequence[int]) -> int:
+        """Marks the windows' passages as removed; their rows go after publishing (finish())."""
+        self._start_writing()
+        docs = {int(v) // WINDOW_SPAN for v in ids}
+        self.pointer.pending = sorted(set(self.pointer.pending) | docs)
+        self.pointer.rows -= len(ids)
+        return len(ids)
+
+    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
+        out = np.zeros((len(ids), self.dimension), dtype=np.float32)
+        position = {int(v): i for i, v in enumerate(ids)}
+        wanted = list(position)
+        for start in range(0, len(wanted), 2000):
+            part = wanted[start:start + 2000]
+            rows = _call("read vectors", lambda part=part: self.ready().query(
+                self.name, filter=f"id in [{', '.join(map(str, part))}]", output_fields=["id", "vector"],
+                consistency_level="Strong"))
+            for row in rows:
+                out[position[int(row["id"])]] = np.asarray(row["vector"], dtype=np.float32)
+        return out
+
+    def scaled(self) -> MilvusVectorIndex:
+        return self  # the index type is chosen when the collection is made (SEARCHKIT_MILVUS_INDEX)
+
+    def save(self, path: Path) -> None:
+        self.pointer_path = self.pointer_of(path)
+        data = {"engine": ENGINE, "collection": self.name, "max_doc_id": self.pointer.max_doc_id,
+                "rows": self.pointer.rows, "pending_delete": self.pointer.pending, "uri": self.pointer.uri,
+                "dimension": self.dimension}
+        write_atomic(self.pointer_path, json.dumps(data, indent=1) + "\n")
+
+    def search(self, query_vector: np.ndarray, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        if limit <= 0 or self.count == 0 or allowed is not None and not allowed:
+            return []
+        q = np.asarray(query_vector, dtype=np.float32).reshape(-1).tolist()
+        hits = _call("search", lambda: self.ready().search(
+            self.name, data=[q], anns_field="vector", limit=min(limit, MAX_WINDOWS),
+            filter=self.pointer.visible(_allowed_expression(allowed)), output_fields=["id"],
+            search_params={"metric_type": "IP", "params": _index_search_params(settings()["vector_index"])},
+            consistency_level="Strong"))[0]
+        ranked = _scores(hits, "id")
+        if allowed is not None:
+            ranked = [(v, s) for v, s in ranked if v // WINDOW_SPAN in allowed]
+        return sorted(ranked, key=lambda x: (-x[1], x[0]))
+
+    def search_passages(self, query_vector: np.ndarray, limit: int,
+                        allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
+        from .vector_index import aggregate_windows
+
+        return aggregate_windows(self.search(query_vector, min(max(limit * 20, 2000), MAX_WINDOWS), allowed))[:limit]
+
+    def update_metadata(self, metadata: Mapping[int, Any]) -> None:
+        if not metadata:
+            return
+        rows = _call("query", lambda: self.ready().query(
+            self.name, filter=f"doc_id in [{', '.join(map(str, sorted(metadata)))}]",
+            output_fields=["id", "doc_id"], consistency_level="Strong"))
+        _partial_upsert(self, "id", {int(r["id"]): metadata_fields(metadata[int(r["doc_id"])]) for r in rows})
+
+
+def _partial_upsert(collection: _Collection, key: str, rows: Mapping[int, Any]) -> None:
+    items = [{key: k, **v} for k, v in rows.items()]
+    for start in range(0, len(items), BATCH):
+        part = items[start:start + BATCH]
+        _call("update metadata", lambda part=part: collection.ready().upsert(collection.name, part, partial_update=True))
+
+
+def _index_build_params(index_type: str) -> dict:
+    return {"HNSW": {"M": 16, "efConstruction": 200}, "IVF_FLAT": {"nlist": 1024}}.get(index_type, {})
+
+
+def _index_search_params(index_type: str) -> dict:
+    return {"HNSW": {"ef": 256}, "IVF_FLAT": {"nprobe": 32}}.get(index_type, {})
+
+
+# -- term statistics kept beside the collections -------------------------------------------------
+
+class TermStats:
+    """Document frequencies of jieba words and bigrams over a generation's passages, for
+    what Milvus does not expose: a pasted paragraph's key words and a question's coverage
+    are weighted by idf. Kept as one small JSON (vocabulary-sized, not corpus-sized) and
+    updated by difference: added passages count in, removed ones out."""
+
+    FILE = "termstats.json"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._data: dict | None = None
+
+    def _load(self) -> dict:
+        if self._data is None:
+            try:
+                self._data = json.loads(self.path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                self._data = {"passages": 0, "words": {}, "grams": {}}
+        return self._data
+
+    @staticmethod
+    def terms_of(chunk) -> dict[str, set[str]]:
+        text = bigram_index.passage_text(chunk)
+        return {"words": {w for w, _, _ in analysis.words(chunk.text)}, "grams": set(bigram_index.tokens(text))}
+
+    def update(self, added: Iterable[Any], removed: Iterable[Any]) -> None:
+        data = self._load()
+        for chunks, sign in ((added, 1), (removed, -1)):
+            for chunk in chunks:
+                data["passages"] += sign
+                for kind, terms in self.terms_of(chunk).items():
+                    table = data[kind]
+                    for term in terms:
+                        table[term] = table.get(term, 0) + sign
+                        if table[term] <= 0:
+                            del table[term]
+
+    def save(self, path: Path | None = None) -> None:
+        write_atomic(Path(path or self.path), json.dumps(self._load(), ensure_ascii=False, separators=(",", ":")))
+
+    def idf(self, kind: str, terms: Iterable[str]) -> dict[str, float]:
+        data = self._load()
+        n, table = max(data["passages"], 1), data[kind]
+        return {t: math.log(1 + (n - table[t] + 0.5) / (table[t] + 0.5)) if table.get(t) else 0.0 for t in terms}
+
+
+# -- keeping Milvus tidy -------------------------------------------------------------------------
+
+LINEAGE = "milvus-lineage"  # this index folder's collection-name prefix, made once
+
+
+def collection_prefix(index_dir: Path, generation_number: int) -> str:
+    """`searchkit_<lineage>_g<N>`: the lineage is recorded before any collection is made, so
+    the collections of an interrupted build are recognised as this index's own."""
+    path = Path(index_dir) / LINEAGE
+    try:
+        lineage = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        lineage = ""
+    if not lineage:
+        lineage = secrets.token_hex(4)
+        write_atomic(path, lineage + "\n")
+    return f"searchkit_{lineage}_g{generation_number}"
+
+
+def collections_in_use(index_dir: Path) -> dict[str, int]:
+    """Collection -> the highest doc id any generation folder holds in it."""
+    used: dict[str, int] = {}
+    for pointer in [*Path(index_dir).glob(f"gen-*/{KEYWORD_POINTER}"), *Path(index_dir).glob(f"gen-*/{VECTOR_POINTER}")]:
+        try:
+            p = _Pointer.read(pointer)
+        except IndexCorruptError:
+            continue
+        used[p.collection] = max(used.get(p.collection, 0), p.max_doc_id)
+    return used
+
+
+def cleanup(index_dir: Path) -> list[str]:
+    """Under the build lock, with no build under way: drop this index's collections that no
+    generation names (an interrupted rebuild, generations removed since); delete rows above
+    the highest id any generation holds (an interrupted update); redo the live
+    generation's deletions. Returns the dropped collections."""
+    index_dir = Path(index_dir)
+    if not (index_dir / LINEAGE).exists():
+        return []  # this index never used Milvus
+    lineage = (index_dir / LINEAGE).read_text(encoding="utf-8").strip()
+    c = client(resolve_uri(index_dir))
+    used = collections_in_use(index_dir)
+    dropped = []
+    for name in _call("list collections", c.list_collections):
+        if name.startswith(f"searchkit_{lineage}_") and name not in used:
+            _call(f"drop {name}", lambda name=name: c.drop_collection(name))
+            dropped.append(name)
+    for name, highest in used.items():
+        if _call("list collections", lambda name=name: c.has_collection(name)):
+            _call("delete", lambda name=name, highest=highest: c.delete(name, filter=f"doc_id > {highest}"))
+    live = index_dir / (_live_name(index_dir) or "-")
+    for pointer_path in (live / KEYWORD_POINTER, live / VECTOR_POINTER):
+        if pointer_path.exists():
+            _Collection(pointer_path).finish()
+    return dropped
+
+
+def _live_name(index_dir: Path) -> str | None:
+    try:
+        return (Path(index_dir) / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
