@@ -469,8 +469,6 @@ def _write_meta_and_keywords(writer, settings: Settings, plan: Plan, vectors: Ve
     added = [(doc_id, key, chunk) for doc_id, key, chunk, _ in rows]
     if milvus:  # the speech metadata goes into the collection, for filters inside Milvus
         keyword.update(list(removed_docs), added, progress=advance, metadata=speech_metadata)
-        keyword.stats.update([c for _, _, c in added], removed_docs.values())
-        keyword.stats.save(writer.tmp / store.KEYWORD_DIR / keyword.stats.FILE)
         return removed_docs, counts, speech_metadata
     keyword.update(list(removed_docs), added, progress=advance)
     # The bigram BM25 matrix is rebuilt whole from the metadata each generation (cheap:

@@ -401,11 +401,23 @@ class MilvusKeywordIndex(_Collection):
             _call("insert passages", lambda part=part: c.upsert(self.name, part))
             if progress:
                 progress(len(part))
+        self.stats.update([r["text"] for r in rows], self._texts(remove))
+        self.stats.save()
         p = self.pointer
         p.pending = sorted((set(p.pending) | set(remove)) - {d for d, _, _ in add})
         p.max_doc_id = max([p.max_doc_id, *(d for d, _, _ in add)])
         p.rows = p.rows + len(add) - len(set(remove))
         p.write(self.pointer_path)
+
+    def _texts(self, doc_ids: Collection[int]) -> list[str]:
+        ids = sorted(set(doc_ids))
+        texts: list[str] = []
+        for start in range(0, len(ids), 2000):
+            part = ids[start:start + 2000]
+            texts += [r["text"] for r in _call("read passages", lambda part=part: self.ready().query(
+                self.name, filter=f"doc_id in [{', '.join(map(str, part))}]", output_fields=["text"],
+                consistency_level="Strong"))]
+        return texts
 
     @staticmethod
     def _row(doc_id: int, file_key: str, chunk, meta) -> dict:
@@ -420,24 +432,44 @@ class MilvusKeywordIndex(_Collection):
     def doc_count(self) -> int:
         return self.pointer.rows
 
-    def _search(self, field: str, text: str, limit: int, allowed, extra: Sequence[str] = ()) -> list[tuple[int, float]]:
+    def _search(self, field: str, text: str, limit: int, allowed, phrases: Sequence[str] = ()) -> list[tuple[int, float]]:
+        """BM25 hits of `text` in `field` among `allowed`, holding every (squashed) phrase.
+
+        A Milvus server scores BM25 with the whole collection's statistics whatever the
+        filter, so filters and phrases run inside it. milvus-lite computes them over the
+        rows the filter lets through, which would change the scores (measured); there the
+        search is the generation's own unfiltered one, read deeper until `limit` hits pass.
+        """
         if not text.strip() or limit <= 0 or allowed is not None and not allowed:
             return []
-        expression = self.pointer.visible(" and ".join([*(e for e in [_allowed_expression(allowed)] if e), *extra]) or None)
+        if not self._lite:
+            required = [f"plain like {quote(like_pattern(p))}" for p in phrases]
+            user = [e for e in [_allowed_expression(allowed)] if e]
+            ranked = self._bm25(field, text, limit, self.pointer.visible(" and ".join(user + required) or None))
+            return [(d, s) for d, s, _ in ranked if allowed is None or d in allowed]
+        depth = max(limit, 1) if allowed is None and not phrases else max(limit * 4, 200)
+        while True:
+            ranked = self._bm25(field, text, depth, self.pointer.visible(None), with_plain=bool(phrases))
+            kept = [(d, s) for d, s, plain in ranked
+                    if (allowed is None or d in allowed) and all(p in plain for p in phrases)]
+            if len(kept) >= limit or len(ranked) < depth or depth >= MAX_WINDOWS:
+                return kept[:limit]
+            depth = min(depth * 4, MAX_WINDOWS)
+
+    def _bm25(self, field: str, text: str, limit: int, expression: str, with_plain: bool = False):
         hits = _call("search", lambda: self.ready().search(
             self.name, data=[text], anns_field=field, limit=min(limit, MAX_WINDOWS), filter=expression,
-            output_fields=["doc_id"], search_params={"metric_type": "BM25"}, consistency_level="Strong"))[0]
-        ranked = [(d, abs(s)) for d, s in _scores(hits, "doc_id")]
-        if allowed is not None:
-            ranked = [(d, s) for d, s in ranked if d in allowed]
+            output_fields=["doc_id", "plain"] if with_plain else ["doc_id"], search_params={"metric_type": "BM25"},
+            consistency_level="Strong"))[0]
+        ranked = [(int(h["entity"]["doc_id"]), abs(float(h["distance"])), h["entity"].get("plain", "")) for h in hits]
         return sorted(ranked, key=lambda x: (-x[1], x[0]))
 
     def search(self, parsed: ParsedQuery, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """Terms are scored by BM25 over jieba words; quoted phrases are required verbatim."""
         words = [w for piece in parsed.terms + parsed.phrases for w, _, _ in analysis.words(piece)]
         content = [w for w in words if w not in analysis.QUERY_STOPWORDS] or words
-        required = [f"plain like {quote(like_pattern(squashed(p)))}" for p in parsed.phrases if squashed(p)]
-        return self._search("words_sparse", " ".join(content), limit, allowed, required)
+        phrases = [squashed(p) for p in parsed.phrases if squashed(p)]
+        return self._search("words_sparse", " ".join(content), limit, allowed, phrases)
 
     def search_weighted_terms(self, weighted: Sequence[tuple[str, float]], limit: int,
                               allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
@@ -664,16 +696,16 @@ class TermStats:
         return self._data
 
     @staticmethod
-    def terms_of(chunk) -> dict[str, set[str]]:
-        text = bigram_index.passage_text(chunk)
-        return {"words": {w for w, _, _ in analysis.words(chunk.text)}, "grams": set(bigram_index.tokens(text))}
+    def terms_of(text: str) -> dict[str, set[str]]:
+        return {"words": {w for w, _, _ in analysis.words(text)}, "grams": set(bigram_index.tokens(text))}
 
-    def update(self, added: Iterable[Any], removed: Iterable[Any]) -> None:
+    def update(self, added: Iterable[str], removed: Iterable[str]) -> None:
+        """Count passages' texts (title, headings and text, as stored) in and out."""
         data = self._load()
-        for chunks, sign in ((added, 1), (removed, -1)):
-            for chunk in chunks:
+        for texts, sign in ((added, 1), (removed, -1)):
+            for text in texts:
                 data["passages"] += sign
-                for kind, terms in self.terms_of(chunk).items():
+                for kind, terms in self.terms_of(text).items():
                     table = data[kind]
                     for term in terms:
                         table[term] = table.get(term, 0) + sign

@@ -16,13 +16,34 @@ from searchkit.manifest import EngineBlock
 from searchkit.query import parse_query
 from searchkit.vector_index import VectorIndex, aggregate_windows, vector_ids
 
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory):
+    """One milvus-lite database for the session (one process may open it; collections are
+    named per test)."""
+    return str(tmp_path_factory.mktemp("milvus") / "conformance.db")
+
+
 # -- keyword side ---------------------------------------------------------------------------
 
-def _whoosh(path):
+def _whoosh(path, uri):
     return KeywordIndex.create(path)
 
 
-KEYWORD_BACKENDS = {"whoosh": (_whoosh, KeywordIndex)}
+def _milvus_keyword(path, uri):
+    from searchkit.milvus_backend import MilvusKeywordIndex
+
+    return MilvusKeywordIndex.create(path, prefix=f"t_{abs(hash(str(path))) % 10**9}", uri=uri)
+
+
+def _milvus_keyword_class():
+    from searchkit.milvus_backend import MilvusKeywordIndex
+
+    return MilvusKeywordIndex
+
+
+KEYWORD_BACKENDS = {"whoosh": (_whoosh, lambda: KeywordIndex),
+                    "milvus": (_milvus_keyword, _milvus_keyword_class)}
 
 
 def _passages(folder):
@@ -36,9 +57,11 @@ def _passages(folder):
 
 
 @pytest.fixture(params=list(KEYWORD_BACKENDS))
-def keyword(request, tmp_path):
+def keyword(request, tmp_path, milvus_uri, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_MILVUS_URI", milvus_uri)
     make, cls = KEYWORD_BACKENDS[request.param]
-    index = make(tmp_path / "kw")
+    cls = cls()
+    index = make(tmp_path / "kw", milvus_uri)
     passages = _passages(tmp_path / "corpus")
     index.update([], passages)
     return index, cls, {doc_id: chunk for doc_id, _, chunk in passages}
@@ -105,27 +128,36 @@ def test_keyword_exact_phrase_check_and_idf(keyword):
 DIM = 16
 
 
-def _faiss_flat(ids, vectors):
+def _faiss_flat(ids, vectors, folder, uri):
     index = VectorIndex.create(DIM)
     index.add(ids, vectors)
     return index
 
 
-def _faiss_ivf(ids, vectors):
+def _faiss_ivf(ids, vectors, folder, uri):
     return VectorIndex.build_ivf(np.asarray(ids), vectors, nlist=8, nprobe=8)  # every cell: exact
 
 
-VECTOR_BACKENDS = {"faiss-flat": _faiss_flat, "faiss-ivf": _faiss_ivf}
+def _milvus_flat(ids, vectors, folder, uri):
+    from searchkit.milvus_backend import MilvusVectorIndex
+
+    index = MilvusVectorIndex.create(DIM, folder / "vectors.faiss", prefix=f"t_{abs(hash(str(folder))) % 10**9}", uri=uri)
+    index.add(ids, vectors)
+    return index
+
+
+VECTOR_BACKENDS = {"faiss-flat": _faiss_flat, "faiss-ivf": _faiss_ivf, "milvus-flat": _milvus_flat}
 
 
 @pytest.fixture(params=list(VECTOR_BACKENDS))
-def vectors(request):
+def vectors(request, tmp_path, milvus_uri, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_MILVUS_URI", milvus_uri)
     rng = np.random.default_rng(7)
     docs = np.arange(1, 61)
     window_ids = np.asarray([v for d in docs for v in vector_ids(int(d), [0, 1, 128])])  # 3 windows a passage
     data = rng.normal(size=(len(window_ids), DIM)).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
-    return VECTOR_BACKENDS[request.param](window_ids, data), window_ids, data, rng
+    return VECTOR_BACKENDS[request.param](window_ids, data, tmp_path, milvus_uri), window_ids, data, rng
 
 
 def brute_force(window_ids, data, query, limit, allowed=None):
@@ -172,12 +204,13 @@ def test_vectors_remove_reconstruct_and_round_trip(vectors, tmp_path):
     assert not set(ids(index.search(query, 50))) & set(gone)
     assert 1 not in {d for d, _ in index.search_passages(query, 50, allowed={1, 2})}
     index.save(tmp_path / "v.faiss")
-    loaded = VectorIndex.load(tmp_path / "v.faiss")
+    loaded = type(index).load(tmp_path / "v.faiss")
     assert loaded.count == index.count
     assert loaded.search(query, 10) == index.search(query, 10)
     assert loaded.search(query, 10, allowed={2, 3}) == index.search(query, 10, allowed={2, 3})
 
 
-def test_vectors_describe_themselves():
-    block = VectorIndex.manifest_block()
-    assert block.engine == VectorIndex.ENGINE and block.version and block.settings == VectorIndex.engine_settings()
+def test_vectors_describe_themselves(vectors):
+    cls = type(vectors[0])
+    block = cls.manifest_block()
+    assert block.engine == cls.ENGINE and block.version and block.settings == cls.engine_settings()
