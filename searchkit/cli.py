@@ -407,6 +407,14 @@ def status(
               f"{info['model']['precision']})"
               f"{' · ONNX query encoder' if info['query_encoder'] else ''}")
     out.print(f"Content  {counts['files']} files, {counts['speeches']} speeches, {counts['chunks']} passages")
+    backend = info["backend"]
+    if backend["name"] == "milvus":
+        out.print(f"Backend  milvus at {backend['uri']}{' (milvus-lite)' if backend['lite'] else ''}")
+        for c in backend["collections"]:
+            state = "matches the index" if c["matches"] else f"[red]the index expects {c['rows']:,}[/]"
+            out.print(f"         {c['side']}: {c['name']}, {c['found']:,} rows ({state})")
+    else:
+        out.print("Backend  embedded (Whoosh keyword index + FAISS vectors in the index folder)")
     out.print(f"Keywords {info['keyword_plan']} query plan"
               f"{'' if settings.keyword_plan != 'auto' else f' (auto: lean above {LEAN_ABOVE:,} passages)'}")
     out.print(f"Corpus   {info['corpus']}")

@@ -107,6 +107,17 @@ def client(uri: str):
         return _clients[uri]
 
 
+def close_all() -> None:
+    """Close every client this process opened (milvus-lite then stops its database server)."""
+    with _clients_lock:
+        for c in _clients.values():
+            try:
+                c.close()
+            except Exception:  # closing is best effort  # noqa: S110
+                pass
+        _clients.clear()
+
+
 def _connect(uri: str):
     from pymilvus import MilvusClient
 
@@ -719,6 +730,23 @@ class TermStats:
         data = self._load()
         n, table = max(data["passages"], 1), data[kind]
         return {t: math.log(1 + (n - table[t] + 0.5) / (table[t] + 0.5)) if table.get(t) else 0.0 for t in terms}
+
+
+# -- status --------------------------------------------------------------------------------------
+
+def describe(generation_path: Path, count: bool = True) -> dict:
+    """What `searchkit status` shows of a Milvus generation: where, which collections, how
+    many rows each should hold (pointer) and holds (Milvus; `count=False` skips asking)."""
+    generation_path = Path(generation_path)
+    uri = resolve_uri(generation_path.parent)
+    collections = []
+    for side, pointer_path in (("keyword", generation_path / KEYWORD_POINTER), ("vectors", generation_path / VECTOR_POINTER)):
+        entry = _Collection(pointer_path, uri=uri)
+        found = entry.count_rows() if count else None
+        collections.append({"side": side, "name": entry.name, "rows": entry.pointer.rows, "found": found,
+                            "matches": None if found is None else found == entry.pointer.rows})
+    return {"name": ENGINE, "uri": uri if is_lite(uri) else uri.split("@")[-1], "lite": is_lite(uri),
+            "collections": collections}
 
 
 # -- keeping Milvus tidy -------------------------------------------------------------------------

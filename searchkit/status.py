@@ -6,7 +6,8 @@ from pathlib import Path
 
 from . import store
 from .config import Settings, resolve_keyword_plan
-from .errors import CorpusError
+from .engines import backend_of
+from .errors import CorpusError, IndexCorruptError
 
 
 def index_status(settings: Settings, verify: bool = False) -> dict:
@@ -35,7 +36,9 @@ def index_status(settings: Settings, verify: bool = False) -> dict:
         }
     except CorpusError:
         pass
+    backend = _backend_status(generation, verify)
     return {
+        "backend": backend,
         "index": str(index_dir), "generation": m.generation, "built_at": m.built_at,
         "searchkit_version": m.searchkit_version, "model": m.block("model"), "counts": asdict(m.counts),
         "query_encoder": bool(m.encoder),
@@ -43,3 +46,19 @@ def index_status(settings: Settings, verify: bool = False) -> dict:
         "corpus": str(corpus_dir), "corpus_changes": changes,
         "files": sorted(indexed),
     }
+
+
+def _backend_status(generation: store.Generation, verify: bool) -> dict:
+    """The storage engine and, for Milvus, its collections with expected and found row
+    counts; --verify makes a mismatch an error, as a bad checksum is."""
+    if backend_of(generation.manifest) != "milvus":
+        return {"name": "embedded", "keyword": "whoosh", "vectors": "faiss"}
+    from .milvus_backend import describe
+
+    info = describe(generation.path)
+    wrong = [c for c in info["collections"] if not c["matches"]]
+    if verify and wrong:
+        c = wrong[0]
+        raise IndexCorruptError(generation.path.parent, f"the Milvus collection {c['name']} holds {c['found']} rows, "
+                                f"the index expects {c['rows']}")
+    return info

@@ -1,6 +1,7 @@
 """Shared fixtures: the fake embedder registered by name, a tiny corpus, a built index."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,15 @@ def _register_fake_embedder(monkeypatch):
         embedding.unregister_embedder(fake.name)
 
 
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory):
+    """One milvus-lite database for the whole session (one server process, started once);
+    each index names its own collections, so tests never see each other's."""
+    yield str(tmp_path_factory.mktemp("milvus") / "tests.db")
+    if "searchkit.milvus_backend" in sys.modules:
+        sys.modules["searchkit.milvus_backend"].close_all()
+
+
 @pytest.fixture
 def fake_embedder():
     return FakeEmbedder()
@@ -88,7 +98,8 @@ def run(settings):
 
     runner = CliRunner()
     base_env = {"SEARCHKIT_CORPUS": str(settings.corpus_dir), "SEARCHKIT_INDEX": str(settings.index_dir),
-                "SEARCHKIT_MODEL": settings.model, "SEARCHKIT_DEBUG": None}
+                "SEARCHKIT_MODEL": settings.model, "SEARCHKIT_DEBUG": None,
+                "SEARCHKIT_BACKEND": settings.backend or None}
 
     def invoke(*args, input=None, env=None):
         return runner.invoke(app, list(args), env={**base_env, **(env or {})}, input=input)

@@ -17,13 +17,6 @@ from searchkit.query import parse_query
 from searchkit.vector_index import VectorIndex, aggregate_windows, vector_ids
 
 
-@pytest.fixture(scope="session")
-def milvus_uri(tmp_path_factory):
-    """One milvus-lite database for the session (one process may open it; collections are
-    named per test)."""
-    return str(tmp_path_factory.mktemp("milvus") / "conformance.db")
-
-
 # -- keyword side ---------------------------------------------------------------------------
 
 def _whoosh(path, uri):

@@ -6,6 +6,19 @@ import click
 import pytest
 from conftest import cli_error
 
+from searchkit.config import Settings
+
+
+@pytest.fixture(params=["embedded", "milvus"])
+def settings(request, tmp_path, small_corpus, milvus_uri, monkeypatch) -> Settings:
+    """Every CLI test runs on both storage backends (Milvus: the session's milvus-lite)."""
+    from fake_embedder import FakeEmbedder
+
+    monkeypatch.setenv("SEARCHKIT_MILVUS_URI", milvus_uri)
+    return Settings(corpus_dir=small_corpus, index_dir=tmp_path / "index", model=FakeEmbedder.name,
+                    backend=request.param)
+
+
 RESULT_KEYS = {"rank", "score", "chunk_id", "source", "title", "heading", "text", "keyword_rank", "vector_rank",
                "keyword_score", "vector_score", "sources"}
 
