@@ -6,6 +6,7 @@ import logging
 import socket
 
 from ..errors import InputError
+from . import discovery
 from .guard import WILDCARDS, is_loopback
 
 
@@ -56,7 +57,10 @@ def serve_forever(settings, sock: socket.socket, host: str, console) -> None:
     console.print(f"searchkit: serving {settings.index_dir} (corpus {settings.corpus_dir}) at "
                   f"{url_of(sock, host)} · API description at {url_of(sock, host)}/openapi.json · Ctrl-C to stop")
     server = server_for(app, sock, log_level="info")
+    # tell `searchkit search` on this index where to send its queries (removed on a clean stop)
+    advert = discovery.write(settings, host, sock.getsockname()[1], app.state.token)
     try:
         server.run(sockets=[sock])
     finally:
+        discovery.remove(advert, app.state.token)
         app.state.engine.close()
