@@ -40,7 +40,7 @@ LATER = """在全市优化营商环境大会上的讲话
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A corpus, its index and a `searchkit serve` process for it (stopped with Ctrl-C at the end)."""
+    """A corpus, its index and a `searchkit serve` process for it (stopped with SIGTERM at the end)."""
     base = tmp_path_factory.mktemp("forward")
     corpus = base / "corpus"
     corpus.mkdir()
@@ -60,8 +60,8 @@ def served(tmp_path_factory):
         time.sleep(0.05)
     assert advert.exists(), server.stderr.read().decode() if server.poll() is not None else "no server.json"
     yield {"env": env, "index": index, "corpus": corpus, "base": base, "server": server, "advert": advert}
-    server.send_signal(signal.SIGINT)
-    server.wait(20)
+    server.send_signal(signal.SIGTERM)  # what `kill` sends (Ctrl-C's SIGINT is an exception inside, simpler)
+    assert server.wait(20) == 128 + signal.SIGTERM
     server.stderr.close()
     assert not advert.exists(), "a clean stop removes the server file"
 
