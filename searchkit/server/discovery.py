@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import socket
 from pathlib import Path
 
@@ -31,6 +30,8 @@ FORMAT = 1
 
 
 def new_token() -> str:
+    import secrets  # the server's; the CLI only reads tokens
+
     return secrets.token_urlsafe(24)
 
 

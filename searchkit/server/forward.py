@@ -11,7 +11,6 @@ Standard library only, and nothing of the engine: that is the point.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
 from urllib.parse import quote, urlencode
@@ -44,6 +43,8 @@ def _ask(settings, method: str, target: str, body: bytes | None) -> dict | None:
     server = discovery.read(settings)
     if server is None:
         return None
+    import http.client  # only now: an in-process answer does not pay for it
+
     host = discovery.connect_host(server["host"])
     connection = http.client.HTTPConnection(host, server["port"], timeout=CONNECT_TIMEOUT)
     try:
