@@ -37,10 +37,14 @@ MeetingOpt = Annotated[_Many, typer.Option("--meeting", help="Only meetings whos
 YearOpt = Annotated[_Many, typer.Option("--year", help="Only this year or range: 2022, 2019..2022 (unknown dates never match).", show_default=False)]
 SourceOpt = Annotated[_Many, typer.Option("--source", help="Only files matching this path or glob inside the corpus, e.g. '2023/县政府/'.", show_default=False)]
 TagOpt = Annotated[_Many, typer.Option("--tag", help="Only speeches with this tag (from metadata.csv).", show_default=False)]
+NoServerOpt = Annotated[bool, typer.Option("--no-server", help="Answer in this process even when `searchkit serve` runs for this index [env SEARCHKIT_NO_SERVER=1].")]
+FILTER_FLAGS = ("speaker", "level", "role", "place", "meeting", "year", "source", "tag")
 
 
 def _filter(speaker=None, level=None, role=None, place=None, meeting=None, year=None, source=None, tag=None):
     """The Filter of the flags given (None without any); a bad value is exit 2, one line."""
+    if not any((speaker, level, role, place, meeting, year, source, tag)):
+        return None  # nothing to parse: the filters module is not even imported
     from .filters import Filter
 
     flt = _run(lambda: Filter.parse(speaker=speaker or (), level=level or (), role=role or (), place=place or (),
@@ -171,6 +175,34 @@ def _searcher(index_dir):
     return Searcher(Settings.from_env(index_dir=index_dir))
 
 
+def _flag_values(**flags) -> dict[str, list[str]] | None:
+    """The filter flags as the server's parameters ({name: [values]}), or None when they cannot
+    be sent as typed: the server drops blank values and strips the others, which could then
+    mean another filter than the one parsed here."""
+    given = {name: list(flags[name]) for name in FILTER_FLAGS if flags.get(name)}
+    if any(not v or v != v.strip() for values in given.values() for v in values):
+        return None
+    return given
+
+
+def _answer(index_dir, no_server: bool, forwarded, in_process) -> dict:
+    """The response as the CLI prints it (`--json` object + `terms` and `notices`): from a
+    `searchkit serve` running for this index when there is one (server/forward.py: nothing of
+    the engine is imported then), else computed in this process."""
+    settings = Settings.from_env(index_dir=index_dir)
+    if not no_server:
+        from .server import forward
+
+        data = forwarded(forward, settings)
+        if data is not None:
+            return forward.as_cli(data)
+    return _response_dict(in_process(_searcher(index_dir)))
+
+
+def _response_dict(response) -> dict:
+    return {**response.to_dict(), "terms": list(response.terms), "notices": list(response.notices)}
+
+
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='What to look for, e.g. "招商引资 措施"; quote a phrase for an exact match: \'"双过半"\'.')],
@@ -180,11 +212,17 @@ def search(
     as_json: JsonOpt = False,
     speaker: SpeakerOpt = None, level: LevelOpt = None, role: RoleOpt = None, place: PlaceOpt = None,
     meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
+    no_server: NoServerOpt = False,
 ) -> None:
     """Find the best passages for a few words (all speeches, or those the filters allow)."""
     flt = _filter(speaker, level, role, place, meeting, year, source, tag)
-    response = _run(lambda: _searcher(index_dir).search(query, k=k, mode=mode, filter=flt))
-    _print_response(response, as_json)
+    flags = _flag_values(speaker=speaker, level=level, role=role, place=place, meeting=meeting, year=year,
+                         source=source, tag=tag)
+    data = _run(lambda: _answer(
+        index_dir, no_server,
+        lambda forward, settings: None if flags is None else forward.search(settings, query, k, mode, flags),
+        lambda searcher: searcher.search(query, k=k, mode=mode, filter=flt)))
+    _print_response(data, as_json)
 
 
 @app.command()
@@ -199,6 +237,7 @@ def similar(
     each_paragraph: Annotated[bool, typer.Option("--each-paragraph", help="Review a draft: the best matches of each of its paragraphs (-k defaults to 3; JSON: a list of {paragraph, results}).")] = False,
     speaker: SpeakerOpt = None, level: LevelOpt = None, role: RoleOpt = None, place: PlaceOpt = None,
     meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
+    no_server: NoServerOpt = False,
 ) -> None:
     """Find the passages most like a paragraph you are drafting."""
     flt = _filter(speaker, level, role, place, meeting, year, source, tag)
@@ -206,10 +245,15 @@ def similar(
         k_source = ctx.get_parameter_source("k")  # None only for a parameter the command lacks
         k_given = k_source is not None and k_source.name != "DEFAULT"
         return _similar_each_paragraph(text, file, k if k_given else 3, mode, index_dir, as_json, flt)
+    flags = _flag_values(speaker=speaker, level=level, role=role, place=place, meeting=meeting, year=year,
+                         source=source, tag=tag)
 
     def work():
         paragraph = _read_paragraph(text, file)
-        return _searcher(index_dir).similar(paragraph, k=k, mode=mode, filter=flt)
+        return _answer(
+            index_dir, no_server,
+            lambda forward, settings: None if flags is None else forward.similar(settings, paragraph, k, mode, flags),
+            lambda searcher: searcher.similar(paragraph, k=k, mode=mode, filter=flt))
 
     _print_response(_run(work), as_json)
 
@@ -259,40 +303,43 @@ def _similar_each_paragraph(text, file, k, mode, index_dir, as_json, flt=None) -
         out.rule(f"¶{number}", align="left")
         out.print(f"[bold]{_escape(shown)}[/]")
         out.print()
-        _print_response(response, False)
+        _print_response(_response_dict(response), False)
 
 
-def _print_response(response, as_json: bool) -> None:
+def _print_response(data: dict, as_json: bool) -> None:
+    """Print a response (see _answer) for people, or its `--json` object: the same from a
+    server as from this process, since both print from the same dict."""
     err = _console(stderr=True, soft_wrap=True)
-    for notice in response.notices:
+    for notice in data["notices"]:
         err.print(f"[yellow]note:[/] {_escape(notice)}")
     if as_json:
-        print(json.dumps(response.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps({key: value for key, value in data.items() if key not in ("terms", "notices")},
+                         ensure_ascii=False, indent=2))
         return
     from .snippets import make_snippet, to_rich_markup
 
     out = _console()
-    if not response.hits:
-        out.print(f"No passages found for {_escape(response.query[:60])!s} ({response.mode}).")
+    results = data["results"]
+    if not results:
+        out.print(f"No passages found for {_escape(data['query'][:60])!s} ({data['mode']}).")
         return
-    for hit in response.hits:
-        c = hit.chunk
-        path = " › ".join(c.heading) if c.heading else "（开头）"
+    for hit in results:
+        path = " › ".join(hit["heading"]) if hit["heading"] else "（开头）"
         evidence = []
-        if hit.keyword_rank:
-            evidence.append(f"keyword #{hit.keyword_rank}")
-        if hit.vector_rank:
-            evidence.append(f"vector #{hit.vector_rank}")
-        out.print(f"[bold cyan]{hit.rank:>2}.[/] [bold]{_escape(c.title)}[/]")
-        who = _who_and_when(hit.speech or {})
+        if hit["keyword_rank"]:
+            evidence.append(f"keyword #{hit['keyword_rank']}")
+        if hit["vector_rank"]:
+            evidence.append(f"vector #{hit['vector_rank']}")
+        out.print(f"[bold cyan]{hit['rank']:>2}.[/] [bold]{_escape(hit['title'])}[/]")
+        who = _who_and_when(hit["speech"] or {})
         if who:
             out.print(f"    {_escape(who)}")
         out.print(f"    [green]{_escape(path)}[/]")
-        out.print(f"    [dim]{_escape(', '.join(hit.sources or (c.source,)))} · score {hit.score:.4g}"
+        out.print(f"    [dim]{_escape(', '.join(hit['sources'] or [hit['source']]))} · score {hit['score']:.4g}"
                   f"{' · ' + ', '.join(evidence) if evidence else ''}[/]")
-        out.print("    " + to_rich_markup(make_snippet(c.text, response.terms)))
+        out.print("    " + to_rich_markup(make_snippet(hit["text"], tuple(data["terms"]))))
         out.print()
-    out.print(f"[dim]{len(response.hits)} passages · {response.mode} · {response.took_ms:.0f} ms[/]")
+    out.print(f"[dim]{len(results)} passages · {data['mode']} · {data['took_ms']:.0f} ms[/]")
 
 
 def _who_and_when(speech: dict) -> str:

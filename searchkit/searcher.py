@@ -426,7 +426,7 @@ class Searcher:
                 keyword_rank=item.ranks.get("keyword"), keyword_score=item.scores.get("keyword"),
                 vector_rank=item.ranks.get("vector"), vector_score=item.scores.get("vector"),
                 sources=tuple(sources.get(file_key, [chunk.source]) if file_key is not None else [chunk.source]),
-                speech=_speech_json(speeches.get((file_key, chunk.speech_index)) if file_key is not None else None,
+                speech=speech_json(speeches.get((file_key, chunk.speech_index)) if file_key is not None else None,
                                     chunk.title),
             ))
             kept_grams.append(grams)
@@ -435,7 +435,8 @@ class Searcher:
         return hits
 
 
-def _speech_json(meta, title: str) -> dict:
+def speech_json(meta, title: str) -> dict:
+    """The `speech` object of a hit: the metadata's JSON, or every field unknown but the title."""
     return meta.to_json() if meta is not None else _unknown_speech(title)
 
 

@@ -49,6 +49,10 @@ def server(tmp_path_factory):
     (corpus / "b.txt").write_text(SPEECH_B, encoding="utf-8")
     for name in ("002_6c3e1b456d51acac.txt", "003_a4dd9689482457e2.txt"):
         shutil.copy(ROOT / "corpus" / name, corpus / name)
+    # who gave the two long speeches and when (the real sidecar format): cards and the context view show it
+    (corpus / "metadata.csv").write_text("file,speech,speaker,role,date\n"
+                                         "002_6c3e1b456d51acac.txt,,王五,区委书记,2022-04-15\n"
+                                         "003_a4dd9689482457e2.txt,,赵六,区长,2022-05\n", encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=base / "index", model=FakeEmbedder.name)
     build_index(settings, embedder=FakeEmbedder())
     app = create_app(settings, searcher_factory=lambda s: Searcher(s, embedder=FakeEmbedder()), embedder=FakeEmbedder())
@@ -132,10 +136,16 @@ def test_search_switch_mode_and_open_a_result_in_context(server, browser):
     result = _wait(browser, with_headings)[0]
     first = result.find_element(By.CSS_SELECTOR, "h3 button")
     title = first.text
+    # the card says who spoke when (from the hit's speech object) and where in the speech
+    who = result.find_element(By.CSS_SELECTOR, "h3 + .meta").text
+    heading = result.find_element(By.CLASS_NAME, "heading").text
+    assert who in ("王五（区委书记） · 2022-04-15", "赵六（区长） · 2022-05"), who
     first.click()
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#context-passages section.current"))
     assert browser.find_element(By.ID, "context").is_displayed()
     assert browser.find_element(By.ID, "context-title").text == title
+    assert browser.find_element(By.ID, "context-who").text == who
+    assert browser.find_element(By.ID, "context-heading").text == heading
     current = browser.find_element(By.CSS_SELECTOR, "#context-passages section.current")
     assert current.find_elements(By.TAG_NAME, "mark")
     assert browser.find_elements(By.CSS_SELECTOR, "#context-outline button")

@@ -50,6 +50,9 @@ def shared(tmp_path_factory):
     (corpus / "a.txt").write_text(SPEECH_A, encoding="utf-8")
     (corpus / "b.txt").write_text(SPEECH_B, encoding="utf-8")
     (corpus / "real" / "district.txt").write_bytes(LONG.read_bytes())
+    # who gave the long speech and when (the real sidecar format): hits and the context view show it
+    (corpus / "metadata.csv").write_text("file,speech,speaker,role,date\nreal/district.txt,,王五,区委书记,2022-04-15\n",
+                                         encoding="utf-8")
     settings = Settings(corpus_dir=corpus, index_dir=base / "index", model=FakeEmbedder.name)
     build_index(settings, embedder=FakeEmbedder())
     application = create_app(settings, searcher_factory=lambda s: Searcher(s, embedder=FakeEmbedder()))
@@ -272,6 +275,9 @@ def test_passage_in_context_has_neighbours_outline_and_highlights(client):
     assert len(data["outline"]) >= 3 and [h for h in data["outline"] if h["current"]]
     assert all(h["title"] in hit["heading"] for h in data["outline"] if h["current"])
     assert 1 <= data["index_in_speech"] <= data["passages_in_speech"]
+    # who spoke when and where in the speech, as on the hit (and in the CLI)
+    assert data["speech"] == hit["speech"] and (hit["speech"]["speaker"], hit["speech"]["date"]) == ("王五", "2022-04-15")
+    assert data["heading"] == hit["heading"] and data["heading"]
 
 
 def test_passage_errors(client):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -31,7 +32,7 @@ from ..errors import (
     InputError,
     SearchkitError,
 )
-from . import context, files
+from . import context, discovery, files
 from .engine import Engine
 from .filters import FILTER_PARAMS, FILTERS_AVAILABLE, check_known, filter_from_params, filter_values
 from .guard import Guard
@@ -72,15 +73,19 @@ class GuardedApp(Guard):
         self.state = api.state
 
 
-def create_app(settings: Settings, host: str = "127.0.0.1", searcher_factory=None, embedder=None) -> GuardedApp:
+def create_app(settings: Settings, host: str = "127.0.0.1", searcher_factory=None, embedder=None,
+               token: str | None = None) -> GuardedApp:
     """The ASGI application (FastAPI inside the request guard). `embedder` is for updates
-    (None: the configured model); `searcher_factory` builds each generation's Searcher."""
+    (None: the configured model); `searcher_factory` builds each generation's Searcher;
+    `token` is the one written to the index folder for the CLI (discovery.py; None: a new one)."""
     # No Swagger/ReDoc pages: they load their scripts from a CDN and the server works offline;
     # the description itself is at /openapi.json.
     api = FastAPI(title="searchkit", version=__version__, docs_url=None, redoc_url=None,
                   description="Hybrid keyword + semantic search over Chinese speeches. "
                               "Errors are {\"error\": \"<one line>\"}; see docs/api.md.")
     api.state.settings = settings
+    api.state.token = token or discovery.new_token()
+    api.state.index_header = quote(discovery.resolved(settings.index_dir))  # headers are latin-1
     api.state.engine = Engine(settings, searcher_factory)
     api.state.updater = Updater(settings, api.state.engine, embedder)
     api.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -188,12 +193,16 @@ def _page_dict(response, offset: int = 0) -> dict:
     return out
 
 
-def _search(engine: Engine, q, k: int, mode: str, offset: int, flt):
-    return engine.call(lambda s: _page_dict(s.search(q, k=offset + k, mode=mode, filter=flt), offset))
-
-
-def _similar(engine: Engine, text: str, k: int, mode: str, flt):
-    return engine.call(lambda s: _page_dict(s.similar(text, k=k, mode=mode, filter=flt)))
+def _answer(api: FastAPI, request: Request, query: Callable[[Any], dict]) -> JSONResponse:
+    """Run a query on the Searcher and say which generation and index answered it: the CLI
+    forwarding a query (forward.py) accepts the answer only if that is what it would read."""
+    given = request.headers.get(discovery.TOKEN_HEADER)
+    if given is not None and given != api.state.token:
+        raise files.Forbidden(f"wrong {discovery.TOKEN_HEADER}; it is in {discovery.FILE_NAME} in the index folder")
+    body, generation = api.state.engine.call(lambda s: (query(s), s.generation.path.name))
+    # JSONResponse directly: the dict is already plain JSON, FastAPI's encoder pass would only cost time
+    return JSONResponse(body, headers={discovery.GENERATION_HEADER: generation,
+                                       discovery.INDEX_HEADER: api.state.index_header})
 
 
 def _add_search_routes(api: FastAPI) -> None:
@@ -210,15 +219,15 @@ def _add_search_routes(api: FastAPI) -> None:
         if k < 1:
             raise InputError(f"k must be at least 1 (got {k})")
         flt = filter_from_params(filter_values(request.query_params.getlist))
-        # JSONResponse directly: the dict is already plain JSON, FastAPI's encoder pass would only cost time
-        return JSONResponse(_search(api.state.engine, q, k, mode, offset, flt))
+        return _answer(api, request, lambda s: _page_dict(s.search(q, k=offset + k, mode=mode, filter=flt), offset))
 
     @api.post("/api/similar", summary="Passages like a paragraph (the CLI's `similar --json`)",
               openapi_extra=_body_schema(SimilarBody))
     async def similar(request: Request):
         body = await _json_body(request, SimilarBody)
         flt = filter_from_params(_body_filters(body))
-        return JSONResponse(await run_in_threadpool(_similar, api.state.engine, body.text, body.k, body.mode, flt))
+        return await run_in_threadpool(_answer, api, request, lambda s: _page_dict(
+            s.similar(body.text, k=body.k, mode=body.mode, filter=flt)))
 
     @api.post("/api/similar/paragraphs", summary="Each paragraph of a draft with its best matches",
               openapi_extra={"requestBody": {"required": True, "content": {

@@ -63,6 +63,8 @@ def _chunk_dict(chunk, terms) -> dict:
 def passage_context(searcher: Searcher, chunk_id: str, query: str | None, neighbours: int = NEIGHBOURS) -> dict:
     """The passage, its neighbours in the same speech, the speech's heading outline and the
     query's words highlighted (spans into each passage's text)."""
+    from ..searcher import speech_json  # loaded already: this runs on the Searcher's thread
+
     if not 0 <= neighbours <= MAX_NEIGHBOURS:
         raise InputError(f"neighbours must be between 0 and {MAX_NEIGHBOURS} (got {neighbours})")
     meta = searcher.meta
@@ -81,9 +83,12 @@ def passage_context(searcher: Searcher, chunk_id: str, query: str | None, neighb
     chunks = meta.chunks([r[0] for r in window])
     chunk = chunks[doc_id]
     sources = meta.sources_by_file_key().get(file_key, [chunk.source])
+    speech_meta = meta.speeches_of([(file_key, speech)]).get((file_key, speech))
     return {
         "chunk_id": chunk.chunk_id, "title": chunk.title, "source": chunk.source, "sources": sources,
-        "terms": list(terms),
+        # the speech object of every hit (speaker, role, date…), so the view can say who spoke when
+        "speech": speech_json(speech_meta, chunk.title),
+        "heading": list(chunk.heading), "terms": list(terms),
         "passage": _chunk_dict(chunk, terms),
         "before": [_chunk_dict(chunks[r[0]], terms) for r in window if r[3] < position],
         "after": [_chunk_dict(chunks[r[0]], terms) for r in window if r[3] > position],

@@ -3,9 +3,11 @@ error before anything loads, and tests can bind port 0)."""
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 
 from ..errors import InputError
+from . import discovery
 from .guard import WILDCARDS, is_loopback
 
 
@@ -56,7 +58,18 @@ def serve_forever(settings, sock: socket.socket, host: str, console) -> None:
     console.print(f"searchkit: serving {settings.index_dir} (corpus {settings.corpus_dir}) at "
                   f"{url_of(sock, host)} · API description at {url_of(sock, host)}/openapi.json · Ctrl-C to stop")
     server = server_for(app, sock, log_level="info")
+    # tell `searchkit search` on this index where to send its queries (removed on a clean stop)
+    advert = discovery.write(settings, host, sock.getsockname()[1], app.state.token)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again; with the default
+    # action the process would die there, before the server file is removed below.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         server.run(sockets=[sock])
     finally:
+        discovery.remove(advert, app.state.token)
         app.state.engine.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum, _frame):
+    raise SystemExit(128 + signum)  # the shell's code for "terminated by this signal"

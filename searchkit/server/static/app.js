@@ -47,18 +47,30 @@ function fileLink(source) {
 
 // -- results -------------------------------------------------------------------------------
 
+// "林小明（市委副书记、市长） · 2022-07-02" from a hit's speech object, as the CLI prints it
+function whoAndWhen(speech) {
+  if (!speech) return "";
+  let who = speech.speaker || "";
+  if (who && speech.role) who += `（${speech.role}）`;
+  return [who, speech.date || ""].filter(Boolean).join(" · ");
+}
+
+function headingPath(heading) {
+  return heading && heading.length ? heading.join(" › ") : "（开头）";
+}
+
 function resultItem(r, query) {
   const evidence = [];
   if (r.keyword_rank) evidence.push(`关键词 #${r.keyword_rank}`);
   if (r.vector_rank) evidence.push(`语义 #${r.vector_rank}`);
-  const who = [r.speaker, r.date].filter(Boolean).join(" · "); // present once speech metadata is indexed
+  const who = whoAndWhen(r.speech);
   const snippet = r.snippet || { text: r.text, spans: [] };
   return el("li", { class: "result" },
     el("span", { class: "rank" }, `${r.rank}.`),
     el("div", {},
       el("h3", {}, el("button", { type: "button", onclick: () => openContext(r.chunk_id, query) }, r.title)),
       who ? el("div", { class: "meta" }, who) : null,
-      el("div", { class: "heading" }, r.heading.length ? r.heading.join(" › ") : "（开头）"),
+      el("div", { class: "heading" }, headingPath(r.heading)),
       el("div", { class: "meta" }, (r.sources && r.sources.length ? r.sources : [r.source]).map(fileLink),
         ` · 得分 ${r.score.toFixed(3)}${evidence.length ? " · " + evidence.join("，") : ""}`),
       el("p", { class: "snippet" }, snippet.cut_left ? "…" : "", highlighted(snippet.text, snippet.spans),
@@ -160,6 +172,10 @@ async function openContext(chunkId, query) {
   try {
     const data = await api(`/api/passage/${encodeURIComponent(chunkId)}?${new URLSearchParams({ q: query || "", neighbours: 2 })}`);
     $("context-title").textContent = data.title;
+    const who = whoAndWhen(data.speech);
+    $("context-who").textContent = who;
+    $("context-who").hidden = !who;
+    $("context-heading").textContent = headingPath(data.heading);
     $("context-source").replaceChildren(`第 ${data.index_in_speech} / ${data.passages_in_speech} 段 · 原文：`,
       ...data.sources.map(fileLink));
     $("context-outline").replaceChildren(...(data.outline.length ? data.outline.map((h) =>
@@ -189,7 +205,8 @@ function reviewPair(item, index) {
     el("div", {}, item.results.length
       ? item.results.map((r) => el("div", { class: "match" },
         el("div", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); openContext(r.chunk_id, ""); } }, r.title)),
-        el("div", { class: "heading" }, r.heading.join(" › ") || "（开头）"),
+        whoAndWhen(r.speech) ? el("div", { class: "meta" }, whoAndWhen(r.speech)) : null,
+        el("div", { class: "heading" }, headingPath(r.heading)),
         el("div", { class: "snippet" }, highlighted(r.snippet.text, r.snippet.spans), r.snippet.cut_right ? "…" : "")))
       : el("span", { class: "muted" }, "没有相似段落")));
 }
