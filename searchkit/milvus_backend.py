@@ -137,9 +137,10 @@ def _connect(uri: str):
         raise EngineError(f"cannot connect to Milvus at {uri} ({text}); check {URI_ENV} and that the server runs") from error
 
 
-def _call(what: str, run: Callable[[], Any]) -> Any:
+def _call(what: str, run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`run(*args, **kwargs)`, with Milvus's errors turned into one-line EngineErrors."""
     try:
-        return run()
+        return run(*args, **kwargs)
     except EngineError:
         raise
     except Exception as error:
@@ -190,7 +191,7 @@ def filter_expression(flt) -> str | None:
 
 def metadata_fields(meta) -> dict[str, Any]:
     """A passage's scalar fields from its speech's metadata.SpeechMetadata ("" and -1 for unknown)."""
-    row = {name: _clip(str(getattr(meta, name, None) or ""), 1024) for name in METADATA_FIELDS}
+    row: dict[str, Any] = {name: _clip(str(getattr(meta, name, None) or ""), 1024) for name in METADATA_FIELDS}
     year = getattr(meta, "year", None)
     row["year"] = int(year) if year is not None else -1
     row["tags"] = [_clip(str(t), 256) for t in (getattr(meta, "tags", None) or ())][:64]
@@ -307,8 +308,7 @@ class _Collection:
         ids = sorted(set(ids))
         for start in range(0, len(ids), 5000):
             part = ids[start:start + 5000]
-            _call("delete", lambda part=part: self.ready().delete(
-                self.name, filter=f"doc_id in [{', '.join(map(str, part))}]"))
+            _call("delete", self.ready().delete, self.name, filter=f"doc_id in [{', '.join(map(str, part))}]")
 
     def count_rows(self) -> int:
         rows = _call("count rows", lambda: self.ready().query(
@@ -409,7 +409,7 @@ class MilvusKeywordIndex(_Collection):
         rows = [self._row(doc_id, key, chunk, (metadata or {}).get(doc_id)) for doc_id, key, chunk in add]
         for start in range(0, len(rows), BATCH):
             part = rows[start:start + BATCH]
-            _call("insert passages", lambda part=part: c.upsert(self.name, part))
+            _call("insert passages", c.upsert, self.name, part)
             if progress:
                 progress(len(part))
         self.stats.update([r["text"] for r in rows], self._texts(remove))
@@ -425,9 +425,9 @@ class MilvusKeywordIndex(_Collection):
         texts: list[str] = []
         for start in range(0, len(ids), 2000):
             part = ids[start:start + 2000]
-            texts += [r["text"] for r in _call("read passages", lambda part=part: self.ready().query(
-                self.name, filter=f"doc_id in [{', '.join(map(str, part))}]", output_fields=["text"],
-                consistency_level="Strong"))]
+            texts += [r["text"] for r in _call("read passages", self.ready().query, self.name,
+                                               filter=f"doc_id in [{', '.join(map(str, part))}]",
+                                               output_fields=["text"], consistency_level="Strong")]
         return texts
 
     @staticmethod
@@ -539,7 +539,7 @@ class MilvusVectorIndex(_Collection):
     def __init__(self, pointer_path: Path, dimension: int, pointer: _Pointer | None = None, uri: str | None = None):
         super().__init__(pointer_path, pointer, uri)
         self.dimension = dimension
-        self._pending_metadata: dict[int, Any] = {}
+        self._pending_metadata: Mapping[int, Any] = {}
 
     @staticmethod
     def engine_settings() -> dict:
@@ -602,7 +602,7 @@ class MilvusVectorIndex(_Collection):
             rows = [{"id": int(vid), "doc_id": int(vid) // WINDOW_SPAN, "vector": vectors[start + i].tolist(),
                      **metadata_fields(self._pending_metadata.get(int(vid) // WINDOW_SPAN))}
                     for i, vid in enumerate(ids[start:start + BATCH])]
-            _call("insert vectors", lambda rows=rows: c.upsert(self.name, rows))
+            _call("insert vectors", c.upsert, self.name, rows)
         p = self.pointer
         added_docs = {int(v) // WINDOW_SPAN for v in ids}
         p.pending = sorted(set(p.pending) - added_docs)
@@ -623,9 +623,9 @@ class MilvusVectorIndex(_Collection):
         wanted = list(position)
         for start in range(0, len(wanted), 2000):
             part = wanted[start:start + 2000]
-            rows = _call("read vectors", lambda part=part: self.ready().query(
-                self.name, filter=f"id in [{', '.join(map(str, part))}]", output_fields=["id", "vector"],
-                consistency_level="Strong"))
+            rows = _call("read vectors", self.ready().query, self.name,
+                         filter=f"id in [{', '.join(map(str, part))}]", output_fields=["id", "vector"],
+                         consistency_level="Strong")
             for row in rows:
                 out[position[int(row["id"])]] = np.asarray(row["vector"], dtype=np.float32)
         return out
@@ -673,7 +673,7 @@ def _partial_upsert(collection: _Collection, key: str, rows: Mapping[int, Any]) 
     items = [{key: k, **v} for k, v in rows.items()]
     for start in range(0, len(items), BATCH):
         part = items[start:start + BATCH]
-        _call("update metadata", lambda part=part: collection.ready().upsert(collection.name, part, partial_update=True))
+        _call("update metadata", collection.ready().upsert, collection.name, part, partial_update=True)
 
 
 def _index_build_params(index_type: str) -> dict:
@@ -794,11 +794,11 @@ def cleanup(index_dir: Path) -> list[str]:
     dropped = []
     for name in _call("list collections", c.list_collections):
         if name.startswith(f"searchkit_{lineage}_") and name not in used:
-            _call(f"drop {name}", lambda name=name: c.drop_collection(name))
+            _call(f"drop {name}", c.drop_collection, name)
             dropped.append(name)
     for name, highest in used.items():
-        if _call("list collections", lambda name=name: c.has_collection(name)):
-            _call("delete", lambda name=name, highest=highest: c.delete(name, filter=f"doc_id > {highest}"))
+        if _call("list collections", c.has_collection, name):
+            _call("delete", c.delete, name, filter=f"doc_id > {highest}")
     live = index_dir / (_live_name(index_dir) or "-")
     for pointer_path in (live / KEYWORD_POINTER, live / VECTOR_POINTER):
         if pointer_path.exists():
