@@ -279,10 +279,20 @@ class _Collection:
         self._writing = False
 
     def _start_writing(self) -> None:
-        """A build's first write: the ids the previous generation deleted are gone by now
-        (cleanup() ran under the build lock), so its list of pending deletions is dropped."""
+        """A build's first write: of the previous generation's pending deletions, keep the
+        ids Milvus still holds (cleanup() deletes them once no older generation sees them)."""
         if not self._writing:
-            self._writing, self.pointer.pending = True, []
+            self._writing = True
+            self.pointer.pending = sorted(self._still_held(self.pointer.pending))
+
+    def _still_held(self, doc_ids: Sequence[int]) -> set[int]:
+        held: set[int] = set()
+        for start in range(0, len(doc_ids), 5000):
+            part = doc_ids[start:start + 5000]
+            rows = _call("query", self.ready().query, self.name, filter=f"doc_id in [{', '.join(map(str, part))}]",
+                         output_fields=["doc_id"], consistency_level="Strong")
+            held |= {int(r["doc_id"]) for r in rows}
+        return held
 
     @property
     def client(self):
@@ -773,14 +783,20 @@ def collection_prefix(index_dir: Path, generation_number: int) -> str:
 
 def collections_in_use(index_dir: Path) -> dict[str, int]:
     """Collection -> the highest doc id any generation folder holds in it."""
-    used: dict[str, int] = {}
+    return {name: max(highest for _, highest in users) for name, users in _users(index_dir).items()}
+
+
+def _users(index_dir: Path) -> dict[str, list[tuple[str, int]]]:
+    """Collection -> (generation folder, its highest doc id) for every generation naming it."""
+    users: dict[str, list[tuple[str, int]]] = {}
     for pointer in [*Path(index_dir).glob(f"gen-*/{KEYWORD_POINTER}"), *Path(index_dir).glob(f"gen-*/{VECTOR_POINTER}")]:
         try:
             p = _Pointer.read(pointer)
         except IndexCorruptError:
             continue
-        used[p.collection] = max(used.get(p.collection, 0), p.max_doc_id)
-    return used
+        generation = pointer.relative_to(index_dir).parts[0]
+        users.setdefault(p.collection, []).append((generation, p.max_doc_id))
+    return users
 
 
 def cleanup(index_dir: Path) -> list[str]:
@@ -802,10 +818,15 @@ def cleanup(index_dir: Path) -> list[str]:
     for name, highest in used.items():
         if _call("list collections", c.has_collection, name):
             _call("delete", c.delete, name, filter=f"doc_id > {highest}")
-    live = index_dir / (_live_name(index_dir) or "-")
-    for pointer_path in (live / KEYWORD_POINTER, live / VECTOR_POINTER):
+    # The live generation's deletions wait until no older generation (kept for a reader
+    # that still holds it) names the collection: such a reader must keep seeing its rows.
+    live_name = _live_name(index_dir) or "-"
+    users = _users(index_dir)
+    for pointer_path in (index_dir / live_name / KEYWORD_POINTER, index_dir / live_name / VECTOR_POINTER):
         if pointer_path.exists():
-            _Collection(pointer_path).finish()
+            entry = _Collection(pointer_path)
+            if all(generation == live_name for generation, _ in users.get(entry.name, [])):
+                entry.finish()
     return dropped
 
 
