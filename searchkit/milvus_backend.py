@@ -41,7 +41,7 @@ from .manifest import EngineBlock
 from .query import ParsedQuery
 
 ENGINE = "milvus"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: title and headings in their own BM25 field
 URI_ENV = "SEARCHKIT_MILVUS_URI"  # http://host:19530 for a server or cluster, a file path for milvus-lite
 INDEX_ENV = "SEARCHKIT_MILVUS_INDEX"  # vector index type: FLAT (exact, default), HNSW, IVF_FLAT, ...
 LITE_FILE = "milvus.db"  # the default: a milvus-lite database inside the index folder
@@ -388,22 +388,27 @@ class MilvusKeywordIndex(_Collection):
         weights = KeywordWeights()
         schema = MilvusClient.create_schema(auto_id=False)
         schema.add_field("doc_id", DataType.INT64, is_primary=True)
-        schema.add_field("text", DataType.VARCHAR, max_length=MAX_BYTES, enable_analyzer=True,
-                         analyzer_params=analyzer_params())
+        for field in ("text", "context"):  # the passage; its title and headings (as Whoosh's two fields)
+            schema.add_field(field, DataType.VARCHAR, max_length=MAX_BYTES, enable_analyzer=True,
+                             analyzer_params=analyzer_params())
         schema.add_field("grams", DataType.VARCHAR, max_length=MAX_BYTES, enable_analyzer=True,
                          analyzer_params={"tokenizer": "standard"})
         schema.add_field("plain", DataType.VARCHAR, max_length=MAX_BYTES)
         schema.add_field("file_key", DataType.VARCHAR, max_length=128)
         _metadata_schema(schema, DataType)
         schema.add_field("words_sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("context_sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_field("grams_sparse", DataType.SPARSE_FLOAT_VECTOR)
         schema.add_function(Function(name="words_bm25", function_type=FunctionType.BM25,
                                      input_field_names=["text"], output_field_names=["words_sparse"]))
+        schema.add_function(Function(name="context_bm25", function_type=FunctionType.BM25,
+                                     input_field_names=["context"], output_field_names=["context_sparse"]))
         schema.add_function(Function(name="grams_bm25", function_type=FunctionType.BM25,
                                      input_field_names=["grams"], output_field_names=["grams_sparse"]))
         index_params = MilvusClient.prepare_index_params()
-        index_params.add_index("words_sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                               params={"bm25_k1": weights.k1, "bm25_b": weights.b})
+        for field in ("words_sparse", "context_sparse"):
+            index_params.add_index(field, index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                                   params={"bm25_k1": weights.k1, "bm25_b": weights.b})
         index_params.add_index("grams_sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                                params={"bm25_k1": bigram_index.K1, "bm25_b": bigram_index.B})
         _metadata_indexes(index_params)
@@ -425,7 +430,7 @@ class MilvusKeywordIndex(_Collection):
             _call("insert passages", c.upsert, self.name, part)
             if progress:
                 progress(len(part))
-        self.stats.update([r["text"] for r in rows], self._texts(remove))
+        self.stats.update([(r["text"], f"{r['context']}\n{r['text']}") for r in rows], self._texts(remove))
         self.stats.save()
         p = self.pointer
         p.pending = sorted((set(p.pending) | set(remove)) - {d for d, _, _ in add})
@@ -433,20 +438,22 @@ class MilvusKeywordIndex(_Collection):
         p.rows = p.rows + len(add) - len(set(remove))
         p.write(self.pointer_path)
 
-    def _texts(self, doc_ids: Collection[int]) -> list[str]:
+    def _texts(self, doc_ids: Collection[int]) -> list[tuple[str, str]]:
+        """(text, title + headings + text) of stored passages, as TermStats counts them."""
         ids = sorted(set(doc_ids))
-        texts: list[str] = []
+        texts: list[tuple[str, str]] = []
         for start in range(0, len(ids), 2000):
             part = ids[start:start + 2000]
-            texts += [r["text"] for r in _call("read passages", self.ready().query, self.name,
-                                               filter=f"doc_id in [{', '.join(map(str, part))}]",
-                                               output_fields=["text"], consistency_level="Strong")]
+            texts += [(r["text"], f"{r['context']}\n{r['text']}") for r in _call(
+                "read passages", self.ready().query, self.name, filter=f"doc_id in [{', '.join(map(str, part))}]",
+                output_fields=["text", "context"], consistency_level="Strong")]
         return texts
 
     @staticmethod
     def _row(doc_id: int, file_key: str, chunk, meta) -> dict:
         text = bigram_index.passage_text(chunk)
-        return {"doc_id": doc_id, "text": _clip(text), "grams": _clip(hex_bigrams(text)),
+        return {"doc_id": doc_id, "text": _clip(chunk.text), "context": _clip("\n".join((chunk.title, *chunk.heading))),
+                "grams": _clip(hex_bigrams(text)),
                 "plain": _clip(squashed(chunk.text)), "file_key": file_key[:128], **metadata_fields(meta)}
 
     def update_metadata(self, metadata: Mapping[int, Any]) -> None:
@@ -493,13 +500,26 @@ class MilvusKeywordIndex(_Collection):
         words = [w for piece in parsed.terms + parsed.phrases for w, _, _ in analysis.words(piece)]
         content = [w for w in words if w not in analysis.QUERY_STOPWORDS] or words
         phrases = [squashed(p) for p in parsed.phrases if squashed(p)]
-        return self._search("words_sparse", " ".join(content), limit, allowed, phrases)
+        return self._words(" ".join(content), limit, allowed, phrases)
+
+    def _words(self, text: str, limit: int, allowed, phrases: Sequence[str] = ()) -> list[tuple[int, float]]:
+        """BM25 in the passage plus `weights.context` times BM25 in its title and headings
+        (Whoosh's `words` and `context` fields)."""
+        depth = max(limit * 3, 300)  # both lists deeper than `limit`: the sum reorders them
+        words = self._search("words_sparse", text, depth, allowed, phrases)
+        if not words or self.weights.context <= 0:
+            return words[:limit]
+        context = self._search("context_sparse", text, depth, allowed, phrases)
+        total = dict(words)
+        for doc_id, score in context:
+            total[doc_id] = total.get(doc_id, 0.0) + self.weights.context * score
+        return sorted(total.items(), key=lambda x: (-x[1], x[0]))[:limit]
 
     def search_weighted_terms(self, weighted: Sequence[tuple[str, float]], limit: int,
                               allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         # Milvus BM25 counts a query word as often as it is repeated: weights become repeats.
         repeated = [w for w, weight in weighted for _ in range(max(1, round(weight * _SCORE_REPEATS)))]
-        return self._search("words_sparse", " ".join(repeated), limit, allowed)
+        return self._words(" ".join(repeated), limit, allowed)
 
     def search_bigrams(self, text: str, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
         """bigram_index.BigramIndex.search, on Milvus (each distinct bigram once)."""
@@ -720,16 +740,17 @@ class TermStats:
         return self._data
 
     @staticmethod
-    def terms_of(text: str) -> dict[str, set[str]]:
-        return {"words": {w for w, _, _ in analysis.words(text)}, "grams": set(bigram_index.tokens(text))}
+    def terms_of(text: str, full_text: str) -> dict[str, set[str]]:
+        return {"words": {w for w, _, _ in analysis.words(text)}, "grams": set(bigram_index.tokens(full_text))}
 
-    def update(self, added: Iterable[str], removed: Iterable[str]) -> None:
-        """Count passages' texts (title, headings and text, as stored) in and out."""
+    def update(self, added: Iterable[tuple[str, str]], removed: Iterable[tuple[str, str]]) -> None:
+        """Count passages in and out: (text, title + headings + text) each, the words of the
+        text (as Whoosh's idf) and the bigrams of all (as bigram_index's)."""
         data = self._load()
         for texts, sign in ((added, 1), (removed, -1)):
-            for text in texts:
+            for text, full_text in texts:
                 data["passages"] += sign
-                for kind, terms in self.terms_of(text).items():
+                for kind, terms in self.terms_of(text, full_text).items():
                     table = data[kind]
                     for term in terms:
                         table[term] = table.get(term, 0) + sign
