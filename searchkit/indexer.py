@@ -373,6 +373,8 @@ def _metadata_only_update(settings, previous, sidecar: Sidecar):
         try:
             write_speeches(meta, sidecar)
             meta.commit()
+            if backend_of(previous.manifest) == "milvus":
+                _update_engine_metadata(previous, meta)
         finally:
             meta.close()
         manifest = Manifest.from_dict(previous.manifest.to_dict())
@@ -381,6 +383,28 @@ def _metadata_only_update(settings, previous, sidecar: Sidecar):
     except BaseException:
         writer.discard()
         raise
+
+
+def _update_engine_metadata(previous, meta: store.MetaStore) -> None:
+    """Milvus keeps each passage's speech metadata for its filters: rewrite it for the
+    passages of the speeches whose metadata changed. (In place, so a reader of the previous
+    generation filters by the new values from now on; its results are still checked
+    against its own meta.sqlite.)"""
+    from .milvus_backend import MilvusKeywordIndex, MilvusVectorIndex
+
+    old_meta = store.MetaStore(previous.meta_path, readonly=True)
+    try:
+        ids = meta.all_doc_ids()
+        chunks, keys = meta.chunks(ids), meta.file_keys_of_chunks(ids)
+        pairs = {(keys[d], c.speech_index) for d, c in chunks.items() if d in keys}
+        old, new = old_meta.speeches_of(pairs), meta.speeches_of(pairs)
+    finally:
+        old_meta.close()
+    changed = {d: new.get((keys[d], c.speech_index)) for d, c in chunks.items()
+               if d in keys and old.get((keys[d], c.speech_index)) != new.get((keys[d], c.speech_index))}
+    if changed:
+        MilvusKeywordIndex(previous.keyword_dir).update_metadata(changed)
+        MilvusVectorIndex.load(previous.vectors_path).update_metadata(changed)
 
 
 def write_speeches(meta: store.MetaStore, sidecar: Sidecar) -> None:

@@ -131,10 +131,28 @@ def _connect(uri: str):
         return MilvusClient(uri, **kwargs)
     except Exception as error:  # pymilvus raises several types; all mean "cannot use this Milvus"
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if "lock" in text.lower():
+        if is_lite(uri) and _lite_locked(Path(uri)):
             raise EngineError(f"the milvus-lite database {uri} is open in another process; stop it, or run "
                               f"`milvus-lite server --data-dir DIR` and set {URI_ENV}=http://127.0.0.1:19530") from error
         raise EngineError(f"cannot connect to Milvus at {uri} ({text}); check {URI_ENV} and that the server runs") from error
+
+
+def _lite_locked(data_dir: Path) -> bool:
+    """Whether another process holds milvus-lite's lock on a database folder (its LOCK file)."""
+    import fcntl
+
+    try:
+        fd = os.open(data_dir / "LOCK", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def _call(what: str, run: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

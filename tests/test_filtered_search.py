@@ -48,14 +48,19 @@ def _speech_text(title: str, date: str | None, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
+@pytest.fixture(scope="module", params=["embedded", "milvus"])
+def index(request, tmp_path_factory, milvus_uri):
+    """The same speeches on each backend: Milvus runs the filters as expressions over its
+    metadata fields, so the brute-force checks below test those expressions too."""
     from fake_embedder import FakeEmbedder
 
     from searchkit import embedding
     from searchkit.config import Settings
 
     embedding.register_embedder(FakeEmbedder.name, FakeEmbedder)
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SEARCHKIT_MILVUS_URI", milvus_uri)
+    request.addfinalizer(patch.undo)
     root = tmp_path_factory.mktemp("filtered")
     corpus = root / "corpus"
     rng = random.Random(14)
@@ -63,9 +68,10 @@ def index(tmp_path_factory):
         path = corpus / source
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_speech_text(title, date, rng), encoding="utf-8")
-    settings = Settings(corpus_dir=corpus, index_dir=root / "index", model=FakeEmbedder.name)
+    settings = Settings(corpus_dir=corpus, index_dir=root / "index", model=FakeEmbedder.name, backend=request.param)
     build_index(settings, embedder=FakeEmbedder())
     searcher = Searcher(settings, embedder=FakeEmbedder())
+    assert searcher.backend == request.param
     yield settings, searcher
     searcher.close()
 
