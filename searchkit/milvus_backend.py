@@ -12,11 +12,12 @@ folder, as with the embedded engine; searchkit ranks and fuses exactly as it doe
 
 Crash safety without copying collections: doc ids only grow (a changed passage gets a new
 id), and each generation records the highest doc id it holds. An update inserts its new
-rows first (invisible to the live generation: they are above its highest id), publishes,
-and only then deletes the rows it removed; until they are gone its searches leave them out
-by id. An interrupted update leaves rows above the live generation's highest id; the next
-build deletes them before it starts. A full rebuild writes new collections; collections no
-generation names any more are dropped by the next build (cleanup()).
+rows first (invisible to the live generation: they are above its highest id) and
+publishes; the rows it removed stay in Milvus, left out of its searches by id, until no
+older generation (kept for a reader that still holds it) names the collection, and are
+deleted then (cleanup()). An interrupted update leaves rows above the live generation's
+highest id; the next build deletes them before it starts. A full rebuild writes new
+collections; collections no generation names any more are dropped by the next build.
 """
 from __future__ import annotations
 
