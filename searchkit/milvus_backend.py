@@ -97,6 +97,7 @@ def _version() -> str:
 # -- connections -------------------------------------------------------------------------------
 
 _clients: dict[str, Any] = {}
+_lite_dictionaries: dict[str, str] = {}  # lite URI -> the dictionary hash of what it serves
 _clients_lock = threading.Lock()
 
 
@@ -117,6 +118,7 @@ def close_all() -> None:
             except Exception:  # closing is best effort  # noqa: S110
                 pass
         _clients.clear()
+        _lite_dictionaries.clear()
 
 
 def _connect(uri: str):
@@ -128,6 +130,11 @@ def _connect(uri: str):
                                 ("db_name", env.get("SEARCHKIT_MILVUS_DB"))) if v}
     if is_lite(uri):
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        # milvus-lite runs in this process and loads jieba, whose logger would print its
+        # dictionary-loading chatter into the CLI's output.
+        import logging
+
+        logging.getLogger("jieba").setLevel(logging.WARNING)
     try:
         return MilvusClient(uri, **kwargs)
     except Exception as error:  # pymilvus raises several types; all mean "cannot use this Milvus"
@@ -329,9 +336,24 @@ class _Collection:
                 raise IndexCorruptError(_index_dir_of(self.pointer_path),
                                         f"Milvus at {self.uri} has no collection {self.name} (set {URI_ENV} to "
                                         "the Milvus that holds this index)")
+            self._check_dictionary(c)
             _call(f"load {self.name}", lambda: c.load_collection(self.name))
             self._loaded = True
         return c
+
+    def _check_dictionary(self, c) -> None:
+        """milvus-lite's jieba dictionary is one per process: refuse a collection made with
+        another dictionary than the collections this process already serves."""
+        properties = _call("describe", c.describe_collection, self.name).get("properties") or {}
+        made_with = properties.get("searchkit.dictionary")
+        if made_with is None or not is_lite(self.uri):
+            return
+        with _clients_lock:
+            serving = _lite_dictionaries.setdefault(self.uri, made_with)
+        if made_with != serving:
+            raise EngineError(f"the collection {self.name} was made with another jieba dictionary ({made_with}) than "
+                              f"the collections this milvus-lite process serves ({serving}); run `searchkit index "
+                              "--rebuild` for that index, or give it its own SEARCHKIT_MILVUS_URI")
 
     def _delete(self, ids: Collection[int]) -> None:
         ids = sorted(set(ids))
@@ -858,6 +880,7 @@ def cleanup(index_dir: Path) -> list[str]:
     for name, highest in used.items():
         if _call("list collections", c.has_collection, name):
             _call("delete", c.delete, name, filter=f"doc_id > {highest}")
+    _point_aliases(c, lineage, index_dir / (_live_name(index_dir) or "-"))
     # The live generation's deletions wait until no older generation (kept for a reader
     # that still holds it) names the collection: such a reader must keep seeing its rows.
     live_name = _live_name(index_dir) or "-"
@@ -868,6 +891,23 @@ def cleanup(index_dir: Path) -> list[str]:
             if all(generation == live_name for generation, _ in users.get(entry.name, [])):
                 entry.finish()
     return dropped
+
+
+def _point_aliases(c, lineage: str, live: Path) -> None:
+    """`searchkit_<lineage>_passages` / `_windows`: aliases of the live collections, for
+    tools outside searchkit (Attu, scripts). searchkit itself goes by the pointer files:
+    an alias switch cannot be one atomic step with CURRENT and meta.sqlite."""
+    for side, pointer_path in (("passages", live / KEYWORD_POINTER), ("windows", live / VECTOR_POINTER)):
+        if not pointer_path.exists():
+            continue
+        alias, target = f"searchkit_{lineage}_{side}", _Pointer.read(pointer_path).collection
+        existing = _call("list aliases", c.list_aliases, target).get("aliases", [])
+        if alias in existing:
+            continue
+        try:
+            c.alter_alias(target, alias)
+        except Exception:  # not there yet: create it  # noqa: BLE001
+            _call("create alias", c.create_alias, target, alias)
 
 
 def _live_name(index_dir: Path) -> str | None:

@@ -102,6 +102,10 @@ def test_a_rebuild_drops_the_old_collections_once_no_generation_names_them(milvu
             if n.startswith(f"searchkit_{lineage}_")}
     assert ours == set(milvus_backend.collections_in_use(index_dir)) and not ours & first
     assert len(ours) == 4  # the live and the previous generation, two collections each
+    live = Searcher(milvus_settings, embedder=FakeEmbedder()).generation.path
+    c = milvus_backend.client(milvus_backend.resolve_uri(index_dir))
+    assert c.describe_alias(f"searchkit_{lineage}_passages")["collection_name"] == \
+        milvus_backend._Pointer.read(live / milvus_backend.KEYWORD_POINTER).collection
 
 
 def test_a_lite_database_held_by_another_process_is_a_one_line_error(milvus_settings, tmp_path, run):
