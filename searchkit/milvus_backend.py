@@ -62,7 +62,19 @@ def resolve_uri(index_dir: Path) -> str:
 
 
 def is_lite(uri: str) -> bool:
+    """Whether `uri` is a milvus-lite database file (opened in this process)."""
     return not uri.startswith(("http://", "https://", "tcp://", "grpc://", "unix:"))
+
+
+def runs_lite(uri: str) -> bool:
+    """Whether the engine behind `uri` is milvus-lite, in this process or behind
+    `milvus-lite server` (it says so in its version): its BM25 differs (see _search)."""
+    if is_lite(uri):
+        return True
+    with _clients_lock:
+        if uri not in _engine_versions:
+            _engine_versions[uri] = str(_call("ask the version", client(uri).get_server_version))
+        return _engine_versions[uri].startswith("milvus_lite")
 
 
 def dictionary_words() -> list[str]:
@@ -98,7 +110,8 @@ def _version() -> str:
 
 _clients: dict[str, Any] = {}
 _lite_dictionaries: dict[str, str] = {}  # lite URI -> the dictionary hash of what it serves
-_clients_lock = threading.Lock()
+_engine_versions: dict[str, str] = {}  # URI -> what the engine says it is
+_clients_lock = threading.RLock()
 
 
 def client(uri: str):
@@ -119,6 +132,7 @@ def close_all() -> None:
                 pass
         _clients.clear()
         _lite_dictionaries.clear()
+        _engine_versions.clear()
 
 
 def _connect(uri: str):
@@ -346,7 +360,7 @@ class _Collection:
         another dictionary than the collections this process already serves."""
         properties = _call("describe", c.describe_collection, self.name).get("properties") or {}
         made_with = properties.get("searchkit.dictionary")
-        if made_with is None or not is_lite(self.uri):
+        if made_with is None or not runs_lite(self.uri):
             return
         with _clients_lock:
             serving = _lite_dictionaries.setdefault(self.uri, made_with)
@@ -415,7 +429,7 @@ class MilvusKeywordIndex(_Collection):
     def __init__(self, path: Path, weights: KeywordWeights | None = None, plan: str = "auto", uri: str | None = None):
         super().__init__(Path(path) / POINTER, uri=uri)
         self.weights = weights or KeywordWeights()
-        self._lite = is_lite(self.uri)
+        self._lite = runs_lite(self.uri)
         self._stats: TermStats | None = None
 
     @classmethod
@@ -820,7 +834,7 @@ def describe(generation_path: Path, count: bool = True) -> dict:
         found = entry.count_rows() if count else None
         collections.append({"side": side, "name": entry.name, "rows": entry.pointer.rows, "found": found,
                             "matches": None if found is None else found == entry.pointer.rows})
-    return {"name": ENGINE, "uri": uri if is_lite(uri) else uri.split("@")[-1], "lite": is_lite(uri),
+    return {"name": ENGINE, "uri": uri if is_lite(uri) else uri.split("@")[-1], "lite": runs_lite(uri),
             "collections": collections}
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: the fake embedder registered by name, a tiny corpus, a built index."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -55,8 +56,14 @@ def _register_fake_embedder(monkeypatch):
 
 @pytest.fixture(scope="session")
 def milvus_uri(tmp_path_factory):
-    """One milvus-lite database for the whole session (one server process, started once);
-    each index names its own collections, so tests never see each other's."""
+    """One milvus-lite database for the whole session (started once); each index names its
+    own collections, so tests never see each other's. With SEARCHKIT_MILVUS_URI pointing at
+    a Milvus server (http://…) every Milvus test runs against that server instead, and the
+    `milvus_server` tests (server-only behaviour) run too."""
+    given = os.environ.get("SEARCHKIT_MILVUS_URI", "")
+    if given.startswith(("http://", "https://", "tcp://")):
+        yield given
+        return
     yield str(tmp_path_factory.mktemp("milvus") / "tests.db")
     if "searchkit.milvus_backend" in sys.modules:
         sys.modules["searchkit.milvus_backend"].close_all()

@@ -130,3 +130,22 @@ def test_an_unreachable_server_is_a_one_line_error(settings, run):
 
 def test_an_unknown_backend_is_bad_input(run):
     cli_error(run("index", "--backend", "elastic"), 2, "unknown backend 'elastic'")
+
+
+@pytest.mark.milvus_server
+def test_a_server_filters_inside_milvus_with_unchanged_bm25_scores(milvus_settings, milvus_uri):
+    """Server-only: BM25 statistics are the collection's whatever the filter (lite computes
+    them over the filtered rows, which is why searchkit reads lite unfiltered)."""
+    if milvus_backend.runs_lite(milvus_uri):
+        pytest.skip("needs a Milvus server: set SEARCHKIT_MILVUS_URI=http://host:19530")
+    build_index(milvus_settings, embedder=FakeEmbedder())
+    searcher = Searcher(milvus_settings, embedder=FakeEmbedder())
+    try:
+        keyword = searcher.keyword
+        assert not keyword._lite
+        full = keyword.search_bigrams("招商引资项目建设", 100)
+        allowed = {d for d, _ in full[::2]}
+        assert keyword.search_bigrams("招商引资项目建设", 100, allowed) == [h for h in full if h[0] in allowed]
+        assert all(score > 0 for _, score in full)
+    finally:
+        searcher.close()
