@@ -559,6 +559,29 @@ def time_modes(searcher, flt, reps):
     return out
 
 
+def filtered_vector_recall(searcher, allowed):
+    """Recall@10 of the filtered vector side (passages) against exact search over the allowed
+    windows alone (numpy), and how many queries got fewer than 10 passages: IVF probes only
+    some cells, so a selective filter may leave few allowed windows in them."""
+    import numpy as np
+
+    from searchkit.vector_index import aggregate_windows
+
+    vi = searcher.vectors
+    window_ids = vi._window_ids_of(allowed)
+    vectors = vi.reconstruct(window_ids.tolist())
+    recalls, short = [], 0
+    for q in QUERIES:
+        qv = searcher.embedder.encode([q])[0]
+        scores = vectors @ qv
+        top = np.argsort(-scores)[:2000]  # what search_passages(q, 10) asks FAISS for
+        exact = [d for d, _ in aggregate_windows([(int(window_ids[i]), float(scores[i])) for i in top])[:10]]
+        got = [d for d, _ in vi.search_passages(qv, 10, allowed)]
+        recalls.append(len(set(exact) & set(got)) / max(len(exact), 1))
+        short += len(got) < min(10, len(exact))
+    return {"recall@10": round(float(np.mean(recalls)), 4), "short_of_k": short, "queries": len(QUERIES)}
+
+
 def searcher_worker(a):
     """The product's own query path (Searcher.search, every mode, warm) on a synthetic index
     (assemble_generation), with the real ONNX m3e-small of the bundled index encoding each
@@ -586,6 +609,8 @@ def searcher_worker(a):
     res["filter"] = {"speaker": FILTER_SPEAKER, "allowed": len(allowed), "share": round(len(allowed) / n, 4),
                      "allowed_ms": round((time.perf_counter() - t) * 1000, 1)}
     res.update(time_modes(searcher, flt, a.reps))
+    res["filter"]["vector_exactness"] = filtered_vector_recall(searcher, allowed)
+    log(f"searcher {n} filtered vector side against exact: {res['filter']['vector_exactness']}")
     # `similar`: 150-character paragraphs cut from the bundled speeches, hybrid.
     text = "".join(p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt")))
     paragraphs = ["".join(text[i:i + 150].split()) for i in range(5000, len(text) - 150, (len(text) - 5200) // 12)][:12]
@@ -753,6 +778,13 @@ def render(results, argv):
                     ratio = m["filtered"]["p50_ms"] / m["all"]["p50_ms"]
                     L.append(f"| {int(size):,} | {f['allowed']:,} ({f['share'] * 100:.1f} %) | {mode} | {fmt_ms(m['all'])} | "
                              f"{fmt_ms(m['filtered'])} | {ratio:.2f} | {m['filtered_short_of_k']} of {m['filtered']['n']} |")
+            L.append("")
+            for size in sorted(filtered, key=int):
+                e = filtered[size]["filter"].get("vector_exactness")
+                if e:
+                    L.append(f"- {int(size):,} passages ({filtered[size]['vector_index']}): the filtered vector side's "
+                             f"recall@10 against exact search over the allowed windows {e['recall@10']:.3f}; "
+                             f"{e['short_of_k']} of {e['queries']} queries got fewer than 10 passages.")
             L.append("")
     if results.get("notes"):
         L += ["## Notes", "", *results["notes"], ""]

@@ -219,10 +219,24 @@ class VectorIndex:
         selector = faiss.IDSelectorBatch(len(window_ids), faiss.swig_ptr(window_ids))
         if self.is_exact:
             params = faiss.SearchParameters(sel=selector)
-        else:  # the IVF's own nprobe: SearchParametersIVF would otherwise probe one cell
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=faiss.extract_index_ivf(self.index).nprobe)
+        else:  # SearchParametersIVF would otherwise probe one cell
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=self._filtered_nprobe(len(window_ids)))
         params._keep = (selector, window_ids)  # SWIG does not keep them alive for us
         return params
+
+    def _filtered_nprobe(self, selected: int) -> int:
+        """IVF cells to probe when only `selected` of the vectors may be returned.
+
+        The probed cells hold allowed windows only in proportion to the filter, so the usual
+        nprobe would leave a 1 % filter ~1 % of its candidates: fewer than k passages, and a
+        ranking far from exact (bench_scale: recall@10 0.49 at 20k passages; a 0.1 % filter
+        left 49 of 50 queries short of 10). Probing nprobe / share cells gives a filtered
+        search as many allowed candidates as an unfiltered one gets, and probes every cell
+        (exact) once the filter is that selective. FAISS compares only allowed vectors, so
+        the extra cells cost one id check per vector.
+        """
+        ivf = _faiss().extract_index_ivf(self.index)
+        return int(min(ivf.nlist, math.ceil(ivf.nprobe * self.count / max(selected, 1))))
 
     def _window_ids_of(self, allowed: AbstractSet[int]) -> np.ndarray:
         """Every stored window id whose passage is in `allowed`."""
