@@ -98,7 +98,7 @@ class VectorIndex:
     def __init__(self, index, dimension: int):
         self.index = index
         self.dimension = dimension
-        self._ids: np.ndarray | None = None  # every stored id, read once for `allowed` filters
+        self._ids: np.ndarray | None = None  # every stored id, sorted, read once for `allowed` filters
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -260,10 +260,20 @@ class VectorIndex:
         return int(min(ivf.nlist, math.ceil(ivf.nprobe * self.count / max(selected, 1))))
 
     def _window_ids_of(self, allowed: AbstractSet[int]) -> np.ndarray:
-        """Every stored window id whose passage is in `allowed`."""
+        """Every stored window id whose passage is in `allowed`, in id order.
+
+        A passage's windows are the ids in [doc * 256, (doc + 1) * 256): binary search in the
+        sorted stored ids finds them, so the cost grows with the allowed passages, not with
+        the index (a mask over every stored id took ~5 ms per query at 600k windows).
+        """
         ids = self._stored_ids()
-        docs = np.fromiter(allowed, dtype=np.int64, count=len(allowed))
-        return np.ascontiguousarray(ids[np.isin(ids // (2 * _SLOTS), docs)])
+        docs = np.sort(np.fromiter(allowed, dtype=np.int64, count=len(allowed)))
+        starts = np.searchsorted(ids, docs * (2 * _SLOTS))
+        lengths = np.searchsorted(ids, (docs + 1) * (2 * _SLOTS)) - starts
+        # positions starts[i] + 0 .. lengths[i] - 1 of every passage, flattened
+        before = np.cumsum(lengths) - lengths
+        positions = np.repeat(starts - before, lengths) + np.arange(int(lengths.sum()))
+        return np.ascontiguousarray(ids[positions])
 
     def _stored_ids(self) -> np.ndarray:
         if self._ids is None:
@@ -275,4 +285,5 @@ class VectorIndex:
                 parts = [faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
                          for i in range(invlists.nlist) if invlists.list_size(i)]
                 self._ids = np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+            self._ids = np.sort(self._ids)  # for _window_ids_of's binary search
         return self._ids
