@@ -8,12 +8,21 @@ and reports its wall time per phase, then encodes the same passages whole with a
 `--check-vectors` also embeds every window with sentence-transformers (the reference) and
 prints the lowest cosine to the index's vectors (about as long again as the build).
 
+`--against OLD_ROOT` (a checkout of older code, e.g. `git worktree add /tmp/old-code C`)
+instead times full builds of old and new code alternated, each in a fresh process (one
+warm-up build of each first, unless `--no-warm-up`), `--pairs` times, then checks the last
+new build's vectors against sentence-transformers as `--check-vectors` does.
+
     .venv/bin/python scripts/bench_build.py [--corpus corpus] [--check-vectors]
+    .venv/bin/python scripts/bench_build.py --against /tmp/old-code [--pairs 2]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +36,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default=str(ROOT / "corpus"))
     parser.add_argument("--check-vectors", action="store_true")
+    parser.add_argument("--against", help="root of an older checkout to alternate with (see above)")
+    parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--no-warm-up", action="store_true")
     args = parser.parse_args()
+    if args.against:
+        return alternate(Path(args.against), Path(args.corpus), args.pairs, not args.no_warm_up)
 
     from searchkit.config import Settings
     from searchkit.embedding import SentenceTransformerEmbedder
@@ -77,6 +91,64 @@ def main() -> None:
     for name, (offset, seconds) in phases.items():
         print(f"| · phase: {name} (starts at {offset:.1f} s) | {seconds:.1f} | |")
     print(f"| plain sentence-transformers encode of the same {len(texts)} passages, whole | {plain:.1f} | {len(texts) / plain:.1f} |")
+
+
+# One full build in a fresh process of the code under PYTHONPATH; prints its figures as JSON.
+_ONE_BUILD = """
+import json, sys, time
+from pathlib import Path
+started = time.perf_counter()
+import searchkit
+from searchkit.config import Settings
+from searchkit.indexer import build_index
+r = build_index(Settings(corpus_dir=Path(sys.argv[1]), index_dir=Path(sys.argv[2])))
+print(json.dumps({"build_s": time.perf_counter() - started, "chunks": r.chunks_total,
+                  "windows": r.windows_embedded, "code": searchkit.__file__}))
+"""
+
+
+def one_build(root: Path, corpus: Path, index_dir: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _ONE_BUILD, str(corpus), str(index_dir)], env=env, cwd=root,
+                         check=True, capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result.update(wall_s=time.perf_counter() - started, load=load)
+    return result
+
+
+def alternate(old_root: Path, corpus: Path, pairs: int, warm_up: bool) -> None:
+    from searchkit.embedding import SentenceTransformerEmbedder
+    from searchkit.store import MetaStore, open_generation
+
+    print(f"load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores; "
+          f"old code {old_root}, new code {ROOT}, corpus {corpus.resolve()}", flush=True)
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        order = [("warm-up", "old"), ("warm-up", "new")] if warm_up else []
+        order += [("timed", side) for _ in range(pairs) for side in ("old", "new")]
+        last_new = Path(tmp)
+        for n, (kind, side) in enumerate(order):
+            index_dir = Path(tmp) / f"{side}-{n}"
+            r = one_build(old_root if side == "old" else ROOT, corpus, index_dir)
+            print(f"{kind} {side}: build {r['build_s']:.1f} s (process {r['wall_s']:.1f} s), {r['chunks']} passages, "
+                  f"{r['windows']} windows, load {r['load']:.2f}, code {r['code']}", flush=True)
+            if kind == "timed":
+                times[side].append(r["build_s"])
+            if side == "new":
+                last_new = index_dir
+        for side in ("old", "new"):
+            print(f"{side}: " + ", ".join(f"{t:.1f}" for t in times[side]) + f" s; median {statistics.median(times[side]):.1f}")
+        print(f"speed-up old/new (medians): {statistics.median(times['old']) / statistics.median(times['new']):.3f}x; "
+              "pairwise: " + ", ".join(f"{o / n:.3f}x" for o, n in zip(times["old"], times["new"], strict=True)))
+        generation = open_generation(last_new)
+        meta = MetaStore(generation.meta_path, readonly=True)
+        chunks = meta.chunks(meta.all_doc_ids())
+        meta.close()
+        lowest = lowest_cosine(generation, chunks, SentenceTransformerEmbedder("m3e-small"))
+        print(f"lowest cosine of the last new build's vectors to sentence-transformers over every window: {lowest:.7f}")
+    print(f"load average at end {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def lowest_cosine(generation, chunks, embedder) -> float:

@@ -461,72 +461,156 @@ def hybrid_worker(a):
     print(json.dumps(res))
 
 
-def searcher_worker(a):
-    """The product's own query path (Searcher.search, every mode, warm) on a synthetic index:
-    the keyword index built above, the synthetic chunks in a real metadata store, clustered
-    stand-in vectors in the FAISS index the indexer would choose (VectorIndex.scaled), and the
-    real ONNX m3e-small of the bundled index encoding each query (one thread, as the CLI)."""
+# Synthetic speech metadata for the filter measurements: each synthetic file (40 passages)
+# is one speech; speakers cycle through SPEAKERS, so one speaker holds 1 % of the speeches
+# and of the passages (the issue's "selective filter"), and years cycle over ten years.
+SPEAKERS = [f"{family}{given}" for family in "王李张刘陈杨赵黄周吴" for given in
+            ("建国", "志强", "海燕", "立新", "文华", "春生", "晓明", "玉兰", "国庆", "红梅")]
+FILTER_SPEAKER = SPEAKERS[7]
+GENERATION_FORMAT = 2  # of the assembled synthetic generation (2: speeches table + bigram index)
+
+
+def synthetic_speech(source: str, number: int):
+    from searchkit.metadata import SpeechMetadata
+
+    return SpeechMetadata(title=f"在全县经济工作会议上的讲话（{number}）", speaker=SPEAKERS[number % len(SPEAKERS)],
+                          role="县长", level="县", date=str(2015 + (number // len(SPEAKERS)) % 10),
+                          source=source, folder="synthetic")
+
+
+def assemble_generation(a, settings, source) -> None:
+    """A generation as the indexer writes it, from the keyword index built above, the
+    synthetic chunks (metadata store, speeches table, bigram BM25) and clustered stand-in
+    window vectors in the FAISS index the indexer would choose (VectorIndex.scaled)."""
     import numpy as np
-    from searchkit import analysis, store
-    from searchkit.config import Settings
+    from searchkit import analysis, bigram_index, speech_meta, store
     from searchkit.engines import manifest_blocks
     from searchkit.fileutil import link_or_copy_tree
     from searchkit.manifest import Counts, Manifest
-    from searchkit.searcher import Searcher
     from searchkit.vector_index import VectorIndex, passage_windows, vector_ids
+
+    n = a.size
+    if settings.index_dir.exists():
+        shutil.rmtree(settings.index_dir)  # an older format of this benchmark
+    log(f"searcher {n}: assembling a generation in {settings.index_dir}")
+    writer = store.GenerationWriter(settings.index_dir, None)
+    link_or_copy_tree(Path(a.workdir) / f"kw_{n}", writer.tmp / store.KEYWORD_DIR)
+    link_or_copy_tree(source.path / source.manifest.encoder["path"], writer.tmp / source.manifest.encoder["path"])
+    chunks = make_chunks(n, a.seed)
+    sources = sorted({c.source for c in chunks})
+    meta = store.MetaStore(writer.tmp / store.META)
+    meta.add_chunks((i, c.source, c, "") for i, c in enumerate(chunks))
+    meta.replace_files((src, src, 0, 1) for src in sources)
+    meta.replace_speeches((src, 0, synthetic_speech(src, number)) for number, src in enumerate(sources))
+    meta.commit()
+    meta.close()
+    t = time.perf_counter()
+    bigram_index.build(writer.tmp / store.BIGRAMS_DIR, [(i, bigram_index.passage_text(c)) for i, c in enumerate(chunks)])
+    bigram_build_s = time.perf_counter() - t
+    ids = np.asarray([v for i, c in enumerate(chunks)
+                      for v in vector_ids(i, [local for local, _ in passage_windows(c.text)])], dtype=np.int64)
+    del chunks
+    x = synth_vectors(len(ids), "clustered", a.seed)
+    t = time.perf_counter()
+    vi = VectorIndex.create(DIM)
+    vi.add(ids, x)
+    vi = vi.scaled()
+    vector_build_s = time.perf_counter() - t
+    vi.save(writer.tmp / store.VECTORS)
+    del vi, x
+    analysis.write_lexicon(writer.tmp / store.LEXICON)
+    manifest = Manifest(
+        **manifest_blocks(settings, "m3e-small", DIM),
+        counts=Counts(files=len(sources), unique_files=len(sources), speeches=len(sources), chunks=n),
+        next_doc_id=n, skipped=[], corpus_dir="(synthetic)", encoder=source.manifest.encoder,
+        metadata={"version": speech_meta.METADATA_VERSION, "sidecar_sha256": ""})
+    writer.publish(manifest)
+    (settings.index_dir / "bench.json").write_text(json.dumps(
+        {"format": GENERATION_FORMAT, "vectors": int(len(ids)), "vector_build_s": round(vector_build_s, 1),
+         "bigram_build_s": round(bigram_build_s, 1)}))
+
+
+def time_modes(searcher, flt, reps):
+    """Warm p50/p95 per mode of the 50 queries, unfiltered and with `flt`, interleaved query
+    by query (alternating which goes first) so that load drift hits both alike."""
+    kinds = ["keyword"] * len(KEYWORD_QUERIES) + ["entity"] * len(ENTITY_QUERIES) + ["sentence"] * len(SENTENCE_QUERIES)
+    out = {}
+    for mode in ("hybrid", "keyword", "vector"):
+        for q in QUERIES:  # warm (the first filtered query also reads the doc id maps)
+            searcher.search(q, k=10, mode=mode)
+            searcher.search(q, k=10, mode=mode, filter=flt)
+        times: dict[str, list[float]] = {}
+        filtered, short = [], 0
+        for rep in range(reps):
+            for i, (q, kind) in enumerate(zip(QUERIES, kinds, strict=True)):
+                for with_filter in ((False, True) if (rep + i) % 2 == 0 else (True, False)):
+                    t = time.perf_counter()
+                    hits = searcher.search(q, k=10, mode=mode, filter=flt if with_filter else None).hits
+                    elapsed = time.perf_counter() - t
+                    if with_filter:
+                        filtered.append(elapsed)
+                        short += len(hits) < 10
+                    else:
+                        times.setdefault(kind, []).append(elapsed)
+        out[mode] = {"all": ms_stats([x for v in times.values() for x in v]),
+                     **{kind: ms_stats(v) for kind, v in times.items()},
+                     "filtered": ms_stats(filtered), "filtered_short_of_k": short}
+        log(f"searcher {mode}: {out[mode]['all']}; filtered {out[mode]['filtered']}")
+    return out
+
+
+def filtered_vector_recall(searcher, allowed):
+    """Recall@10 of the filtered vector side (passages) against exact search over the allowed
+    windows alone (numpy), and how many queries got fewer than 10 passages: IVF probes only
+    some cells, so a selective filter may leave few allowed windows in them."""
+    import numpy as np
+
+    from searchkit.vector_index import aggregate_windows
+
+    vi = searcher.vectors
+    window_ids = vi._window_ids_of(allowed)
+    vectors = vi.reconstruct(window_ids.tolist())
+    recalls, short = [], 0
+    for q in QUERIES:
+        qv = searcher.embedder.encode([q])[0]
+        scores = vectors @ qv
+        top = np.argsort(-scores)[:2000]  # what search_passages(q, 10) asks FAISS for
+        exact = [d for d, _ in aggregate_windows([(int(window_ids[i]), float(scores[i])) for i in top])[:10]]
+        got = [d for d, _ in vi.search_passages(qv, 10, allowed)]
+        recalls.append(len(set(exact) & set(got)) / max(len(exact), 1))
+        short += len(got) < min(10, len(exact))
+    return {"recall@10": round(float(np.mean(recalls)), 4), "short_of_k": short, "queries": len(QUERIES)}
+
+
+def searcher_worker(a):
+    """The product's own query path (Searcher.search, every mode, warm) on a synthetic index
+    (assemble_generation), with the real ONNX m3e-small of the bundled index encoding each
+    query (one thread, as the CLI); unfiltered and with a selective speaker filter (1 %)."""
+    from searchkit import store
+    from searchkit.config import Settings
+    from searchkit.filters import Filter
+    from searchkit.searcher import Searcher
 
     n = a.size
     settings = Settings(index_dir=Path(a.workdir) / f"gen_{n}", model="m3e-small")
     source = store.open_generation(Path(a.bundled_index))
-    if not (settings.index_dir / store.CURRENT).exists():
-        log(f"searcher {n}: assembling a generation in {settings.index_dir}")
-        writer = store.GenerationWriter(settings.index_dir, None)
-        link_or_copy_tree(Path(a.workdir) / f"kw_{n}", writer.tmp / store.KEYWORD_DIR)
-        link_or_copy_tree(source.path / source.manifest.encoder["path"], writer.tmp / source.manifest.encoder["path"])
-        chunks = make_chunks(n, a.seed)
-        meta = store.MetaStore(writer.tmp / store.META)
-        meta.add_chunks((i, c.source, c, "") for i, c in enumerate(chunks))
-        meta.replace_files((src, src, 0, 1) for src in sorted({c.source for c in chunks}))
-        meta.commit()
-        meta.close()
-        ids = np.asarray([v for i, c in enumerate(chunks)
-                          for v in vector_ids(i, [local for local, _ in passage_windows(c.text)])], dtype=np.int64)
-        del chunks
-        x = synth_vectors(len(ids), "clustered", a.seed)
-        t = time.perf_counter()
-        vi = VectorIndex.create(DIM)
-        vi.add(ids, x)
-        vi = vi.scaled()
-        vector_build_s = time.perf_counter() - t
-        vi.save(writer.tmp / store.VECTORS)
-        del vi, x
-        analysis.write_lexicon(writer.tmp / store.LEXICON)
-        manifest = Manifest(
-            **manifest_blocks(settings, "m3e-small", DIM),
-            counts=Counts(files=n // 40, unique_files=n // 40, speeches=n // 40, chunks=n),
-            next_doc_id=n, skipped=[], corpus_dir="(synthetic)", encoder=source.manifest.encoder)
-        writer.publish(manifest)
-        (settings.index_dir / "bench.json").write_text(json.dumps(
-            {"vectors": int(len(ids)), "vector_build_s": round(vector_build_s, 1)}))
-    info = json.loads((settings.index_dir / "bench.json").read_text())
+    info_path = settings.index_dir / "bench.json"
+    if not info_path.exists() or json.loads(info_path.read_text()).get("format") != GENERATION_FORMAT:
+        assemble_generation(a, settings, source)
+    info = json.loads(info_path.read_text())
     res = {"size": n, "vectors": info["vectors"], "vector_build_s": info["vector_build_s"], "load_start": load(),
            "n_queries": len(QUERIES), "reps": a.reps}
     searcher = Searcher(settings)
     res["vector_index"] = "exact flat" if searcher.vectors.is_exact else "IVF"
     res["keyword_plan"] = "lean" if searcher.keyword.is_lean() else "full"
-    kinds = ["keyword"] * len(KEYWORD_QUERIES) + ["entity"] * len(ENTITY_QUERIES) + ["sentence"] * len(SENTENCE_QUERIES)
-    for mode in ("hybrid", "keyword", "vector"):
-        for q in QUERIES:  # warm
-            searcher.search(q, k=10, mode=mode)
-        times = {}
-        for _ in range(a.reps):
-            for q, kind in zip(QUERIES, kinds):
-                t = time.perf_counter()
-                searcher.search(q, k=10, mode=mode)
-                times.setdefault(kind, []).append(time.perf_counter() - t)
-        res[mode] = {"all": ms_stats([x for v in times.values() for x in v]),
-                     **{kind: ms_stats(v) for kind, v in times.items()}}
-        log(f"searcher {n} {mode}: {res[mode]['all']}")
+    flt = Filter.parse(speaker=[FILTER_SPEAKER])
+    t = time.perf_counter()
+    allowed = searcher.allowed(flt)
+    res["filter"] = {"speaker": FILTER_SPEAKER, "allowed": len(allowed), "share": round(len(allowed) / n, 4),
+                     "allowed_ms": round((time.perf_counter() - t) * 1000, 1)}
+    res.update(time_modes(searcher, flt, a.reps))
+    res["filter"]["vector_exactness"] = filtered_vector_recall(searcher, allowed)
+    log(f"searcher {n} filtered vector side against exact: {res['filter']['vector_exactness']}")
     # `similar`: 150-character paragraphs cut from the bundled speeches, hybrid.
     text = "".join(p.read_text(encoding="utf-8") for p in sorted(CORPUS.glob("*.txt")))
     paragraphs = ["".join(text[i:i + 150].split()) for i in range(5000, len(text) - 150, (len(text) - 5200) // 12)][:12]
@@ -676,6 +760,32 @@ def render(results, argv):
                      f"{fmt_ms(r['keyword']['all'])} | {fmt_ms(r['vector']['all'])} | "
                      f"{fmt_ms(r['similar']) if 'similar' in r else 'not measured'} | {r['maxrss_mb']:.0f} | {r['load_start']} |")
         L.append("")
+        filtered = {size: r for size, r in sr.items() if "filter" in r}
+        if filtered:
+            L += ["### A selective filter (`--speaker`, 1 % of the speeches), same queries, warm", "",
+                  "Each synthetic file is one speech with a synthetic speaker (100 names in turn) and year; the "
+                  "filter `Filter.parse(speaker=[…])` lets through one speaker's speeches. Unfiltered and filtered "
+                  "run interleaved query by query (same process, same load); the filtered time includes the "
+                  "SQL that finds the allowed passages. p50 / p95 ms; ratio = filtered p50 ÷ unfiltered p50 "
+                  "(target for hybrid: ≤ 1.5).", "",
+                  "| chunks | allowed passages | mode | unfiltered | filtered | ratio p50 | filtered short of k |",
+                  "|---:|---:|---|---:|---:|---:|---:|"]
+            for size in sorted(filtered, key=int):
+                r = filtered[size]
+                f = r["filter"]
+                for mode in ("hybrid", "keyword", "vector"):
+                    m = r[mode]
+                    ratio = m["filtered"]["p50_ms"] / m["all"]["p50_ms"]
+                    L.append(f"| {int(size):,} | {f['allowed']:,} ({f['share'] * 100:.1f} %) | {mode} | {fmt_ms(m['all'])} | "
+                             f"{fmt_ms(m['filtered'])} | {ratio:.2f} | {m['filtered_short_of_k']} of {m['filtered']['n']} |")
+            L.append("")
+            for size in sorted(filtered, key=int):
+                e = filtered[size]["filter"].get("vector_exactness")
+                if e:
+                    L.append(f"- {int(size):,} passages ({filtered[size]['vector_index']}): the filtered vector side's "
+                             f"recall@10 against exact search over the allowed windows {e['recall@10']:.3f}; "
+                             f"{e['short_of_k']} of {e['queries']} queries got fewer than 10 passages.")
+            L.append("")
     if results.get("notes"):
         L += ["## Notes", "", *results["notes"], ""]
     return "\n".join(L)

@@ -157,16 +157,24 @@ def test_unknown_plan_is_an_input_error(tmp_path):
 
 
 def test_paragraph_words_stay_within_the_postings_budget(tmp_path):
+    # Through the public seam only (KeywordWeights.paragraph_postings + search_weighted_terms):
+    # which passages a weighted-terms query matches shows which words it kept.
     from searchkit.keyword_index import KeywordWeights
 
     ix = _index(tmp_path, ["夜市工作", "农业工作", "工业工作", "服务工作"])
-    weights = KeywordWeights(paragraph_postings=2)
+    terms = [("农业", 1.0), ("工作", 0.9), ("夜市", 0.5)]  # postings: 农业 1, 工作 4, 夜市 1
+    roomy = ix.search_weighted_terms(terms, 10)
+    assert {d for d, _ in roomy} == {0, 1, 2, 3}  # the default budget keeps all three words
     for plan in ("full", "lean"):
-        tight = KeywordIndex(ix.path, weights, plan=plan)
-        # 工作 (in 4 passages) would pass the budget, 夜市 (1) fits; the heaviest word always stays
-        assert tight._within_budget([("农业", 1.0), ("工作", 0.9), ("夜市", 0.5)]) == [("农业", 1.0), ("夜市", 0.5)]
-        # so here 夜市 is dropped from the query: passage 0 no longer outscores the others
+        # 工作 would take the postings past 2, 夜市 still fits: passages 2 and 3 (工作 only) drop out
+        tight = KeywordIndex(ix.path, KeywordWeights(paragraph_postings=2), plan=plan)
+        assert [d for d, _ in tight.search_weighted_terms(terms, 10)] == [1, 0]
+        # with no room at all the heaviest word stays
+        none = KeywordIndex(ix.path, KeywordWeights(paragraph_postings=0), plan=plan)
+        assert [d for d, _ in none.search_weighted_terms(terms, 10)] == [1]
+        # and a budget applies to whatever is heaviest: here 夜市 is dropped, so passage 0 no
+        # longer outscores the others
         scores = {d: round(x, 6) for d, x in tight.search_weighted_terms([("工作", 1.0), ("夜市", 0.5)], 10)}
         assert set(scores) == {0, 1, 2, 3} and len(set(scores.values())) == 1
-    roomy = dict(ix.search_weighted_terms([("工作", 1.0), ("夜市", 0.5)], 10))
-    assert max(roomy, key=roomy.get) == 0
+    roomy2 = dict(ix.search_weighted_terms([("工作", 1.0), ("夜市", 0.5)], 10))
+    assert max(roomy2, key=roomy2.get) == 0

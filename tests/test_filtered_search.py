@@ -162,7 +162,11 @@ def test_hybrid_equals_fusing_the_two_filtered_lists(index):
             depth = max(r.depth, n)
             words = _kept_ids(searcher.keyword.search(parsed, depth), allowed)
             grams = _kept_ids(searcher.bigrams.search(parsed.semantic_text, depth), allowed)
-            keyword = searcher._both_keyword_lists(words, grams, depth)
+            # the keyword side as RankingSettings defines it: words and bigram BM25 fused
+            both = fusion.convex_combination({"words": words, "bigrams": grams},
+                                             {"words": 1 - r.bigram_share, "bigrams": r.bigram_share},
+                                             lower_bounds={"words": 0.0, "bigrams": 0.0})
+            keyword = [(f.doc_id, f.score) for f in both[:depth]]
             vector = _kept_ids(searcher.vectors.search_passages(searcher.embedder.encode([q])[0], depth), allowed)
             top = max((s for _, s in vector), default=0.0)
             fused = fusion.convex_combination(

@@ -67,3 +67,46 @@ def test_large_index_switches_to_ivf_and_keeps_ids(monkeypatch):
     ivf.remove([17])
     assert 17 not in [i for i, _ in ivf.search(vectors[7], 10)]
     assert np.allclose(ivf.reconstruct([18])[0], vectors[8], atol=1e-6)
+
+
+def test_ivf_with_a_selective_filter_still_fills_k_and_ranks_exactly():
+    # IVF probes only some cells; a filter's passages lie in all of them. Probing the usual
+    # nprobe would leave a 1 % filter about 1 % of its candidates (fewer than k passages).
+    rng = np.random.default_rng(2)
+    centers = rng.normal(size=(64, 16))
+    n = 6000
+    vectors = (centers[rng.integers(0, 64, n)] + 0.3 * rng.normal(size=(n, 16))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.asarray([vector_ids(doc, [0])[0] for doc in range(n)], dtype=np.int64)
+    exact = VectorIndex.create(16)
+    exact.add(ids, vectors)
+    ivf = VectorIndex.build_ivf(ids, vectors, nlist=64, nprobe=2)
+    allowed = set(range(0, n, 100))  # 60 passages, 1 %
+    for query in vectors[:20]:
+        want = exact.search_passages(query, 10, allowed)
+        got = ivf.search_passages(query, 10, allowed)
+        assert len(want) == 10 and [d for d, _ in got] == [d for d, _ in want]
+    # unfiltered, the IVF still probes its own nprobe cells (approximate, as before)
+    assert len(ivf.search_passages(vectors[0], 10)) == 10
+
+
+def test_ivf_with_a_broader_filter_probes_more_cells_and_fills_k():
+    # 20 % of the passages: more windows than the IVF compares unfiltered, so FAISS searches
+    # with the selector over nprobe / share cells instead of ranking them exactly.
+    rng = np.random.default_rng(3)
+    n = 6000
+    vectors = rng.normal(size=(n, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.asarray([vector_ids(doc, [0])[0] for doc in range(n)], dtype=np.int64)
+    exact = VectorIndex.create(16)
+    exact.add(ids, vectors)
+    ivf = VectorIndex.build_ivf(ids, vectors, nlist=64, nprobe=2)
+    allowed = set(range(0, n, 5))
+    assert len(allowed) > ivf._compared_unfiltered()
+    overlap = []
+    for query in vectors[:20]:
+        want = [d for d, _ in exact.search_passages(query, 10, allowed)]
+        got = [d for d, _ in ivf.search_passages(query, 10, allowed)]
+        assert len(got) == 10
+        overlap.append(len(set(want) & set(got)))
+    assert np.mean(overlap) >= 5  # the IVF's own approximation, on random vectors; nprobe 2 alone gives ~1
