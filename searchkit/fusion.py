@@ -63,15 +63,18 @@ def reciprocal_rank_fusion(lists: Mapping[str, Ranked[K]], k: float = 60.0,
     return _ordered(fused, lists)
 
 
-def normalize_scores(ranked: Ranked[K], lower_bound: float | None = None) -> dict[K, float]:
-    """Map scores to [0, 1]: (s - lower) / (top - lower); lower defaults to the list's minimum.
+def normalize_scores(ranked: Ranked[K], lower_bound: float | None = None,
+                     upper_bound: float | None = None) -> dict[K, float]:
+    """Map scores to [0, 1]: (s - lower) / (top - lower); lower defaults to the list's minimum,
+    top to its maximum (a filtered list passes its unfiltered top, so that its scores mean
+    what they would have meant without the filter).
 
     A list whose scores are all equal maps to 1.0 (no division by zero).
     """
     if not ranked:
         return {}
     scores = [s for _, s in ranked]
-    top = max(scores)
+    top = max(scores) if upper_bound is None else max(upper_bound, max(scores))
     low = min(scores) if lower_bound is None else lower_bound
     span = top - low
     out: dict[K, float] = {}
@@ -82,11 +85,12 @@ def normalize_scores(ranked: Ranked[K], lower_bound: float | None = None) -> dic
 
 
 def convex_combination(lists: Mapping[str, Ranked[K]], weights: Mapping[str, float],
-                       lower_bounds: Mapping[str, float | None] | None = None) -> list[Fused[K]]:
+                       lower_bounds: Mapping[str, float | None] | None = None,
+                       upper_bounds: Mapping[str, float | None] | None = None) -> list[Fused[K]]:
     """Weighted sum of normalised scores; a doc missing from a list gets 0 from it."""
     fused = _collect(lists)
     for name, ranked in lists.items():
-        normalized = normalize_scores(ranked, (lower_bounds or {}).get(name))
+        normalized = normalize_scores(ranked, (lower_bounds or {}).get(name), (upper_bounds or {}).get(name))
         weight = weights.get(name, 0.0)
         for doc_id, value in normalized.items():
             fused[doc_id].score += weight * value

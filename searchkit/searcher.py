@@ -281,8 +281,11 @@ class Searcher:
         key_terms = self._paragraph_terms(text) if mode != "vector" else []
 
         def keyword_side():
+            tops = None
+            if allowed is not None:  # scaled as unfiltered (see _keyword_search)
+                tops = (_top(self.keyword.search_weighted_terms(key_terms, 1)), _top(self.bigrams.search(text, 1)))
             return self._both_keyword_lists(self.keyword.search_weighted_terms(key_terms, depth, allowed),
-                                            self.bigrams.search(text, depth, allowed=allowed), depth)
+                                            self.bigrams.search(text, depth, allowed=allowed), depth, tops)
 
         lists = self._run_sides(mode, keyword_side,
                                 lambda: self._vector_search(text[:SIMILAR_MAX_CHARS], depth, allowed))
@@ -316,13 +319,24 @@ class Searcher:
         grams = self.bigrams.search(parsed.semantic_text, depth, allowed=allowed)
         if parsed.phrases:
             grams = self._require_phrases(grams, parsed)
-        return self._both_keyword_lists(found, grams, depth)
+        tops = None
+        if allowed is not None:
+            # Each list is scaled by its unfiltered best score, so that the filtered ranking
+            # is the unfiltered one with the other passages left out (not re-scaled by the
+            # best allowed passage). Two one-hit searches.
+            unfiltered = self.bigrams.search(parsed.semantic_text, depth if parsed.phrases else 1)
+            if parsed.phrases:
+                unfiltered = self._require_phrases(unfiltered, parsed)
+            tops = (_top(self.keyword.search(parsed, 1)), _top(unfiltered))
+        return self._both_keyword_lists(found, grams, depth, tops)
 
-    def _both_keyword_lists(self, words, grams, depth: int) -> list[tuple[int, float]]:
+    def _both_keyword_lists(self, words, grams, depth: int,
+                            tops: tuple[float | None, float | None] | None = None) -> list[tuple[int, float]]:
         share = self.ranking.bigram_share
         fused = fusion.convex_combination({"words": words, "bigrams": grams},
                                           {"words": 1.0 - share, "bigrams": share},
-                                          lower_bounds={"words": 0.0, "bigrams": 0.0})
+                                          lower_bounds={"words": 0.0, "bigrams": 0.0},
+                                          upper_bounds={"words": tops[0], "bigrams": tops[1]} if tops else None)
         return [(item.doc_id, item.score) for item in fused[:depth]]
 
     def _keyword_share(self, parsed: ParsedQuery, keyword_hits) -> float:
@@ -433,6 +447,10 @@ class Searcher:
             if len(hits) == k:
                 break
         return hits
+
+
+def _top(ranked) -> float | None:
+    return ranked[0][1] if ranked else None
 
 
 def speech_json(meta, title: str) -> dict:

@@ -128,14 +128,21 @@ def test_every_passage_joins_its_speech_and_hits_carry_it(index):
 def test_filtered_ranking_equals_brute_force(index, mode):
     _settings, searcher = index
     n = _passages(searcher)
-    queries = ["要加快项目建设进度确保投产达效", "怎样优化营商环境推行一企一策", "招商引资要瞄准龙头企业"]
+    # Sentences (the keyword side: bigram BM25 alone) and key words (the word index and the
+    # bigram index together, each scaled by its unfiltered best score), with a phrase too.
+    queries = ["要加快项目建设进度确保投产达效", "怎样优化营商环境推行一企一策", "招商引资要瞄准龙头企业",
+               "招商引资", "项目建设 安全生产", '"营商环境" 改革']
+    paragraph = "招商引资要瞄准龙头企业，引进上下游配套项目。优化营商环境，深化放管服改革。"
     for flt in _random_filters(searcher, 25, seed=hash(mode) % 1000):
         passes = _speech_passes(searcher, flt)
-        for q in queries:  # sentences: the keyword side ranks by bigram BM25 alone
+        for q in queries:
             everything = searcher.search(q, k=n, mode=mode).hits
             filtered = searcher.search(q, k=n, mode=mode, filter=flt).hits
             assert [h.chunk.chunk_id for h in filtered] == _kept(everything, passes), (flt, q)
             assert all((h.chunk.source, h.chunk.speech_index) in passes for h in filtered)
+        everything = searcher.similar(paragraph, k=n, mode=mode).hits
+        filtered = searcher.similar(paragraph, k=n, mode=mode, filter=flt).hits
+        assert [h.chunk.chunk_id for h in filtered] == _kept(everything, passes), (flt, "similar")
 
 
 def test_each_keyword_list_equals_brute_force(index):
