@@ -220,6 +220,7 @@ def main():
     ap.add_argument("--workdir", default="/tmp/searchkit_bench_milvus")
     ap.add_argument("--out", default="docs/bench_milvus.json", help="results (merged by size and engine)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--report", help="print the table of these result files (comma-separated), run nothing")
     ap.add_argument("--_worker", choices=["build", "query"], help=argparse.SUPPRESS)
     ap.add_argument("--engine", help=argparse.SUPPRESS)
     ap.add_argument("--label", help=argparse.SUPPRESS)
@@ -227,6 +228,8 @@ def main():
     a = ap.parse_args()
     if a._worker:
         return {"build": build_worker, "query": query_worker}[a._worker](a)
+    if a.report:
+        return print(render(merge([json.loads(Path(p).read_text()) for p in a.report.split(",")])))
     if a.quick:
         a.sizes, a.reps, a.workdir = "2000", 1, a.workdir + "_quick"
     out = Path(a.out)
@@ -261,6 +264,16 @@ def main():
     print(render(results))
 
 
+def merge(parts: list[dict]) -> dict:
+    """Several result files (sizes run in separate invocations) as one."""
+    out: dict = {"runs": [], "sizes": {}}
+    for part in parts:
+        out["runs"] += part["runs"]
+        for size, entries in part["sizes"].items():
+            out["sizes"].setdefault(size, {}).update(entries)
+    return out
+
+
 def _version(name: str) -> str:
     from importlib.metadata import version
 
@@ -269,7 +282,9 @@ def _version(name: str) -> str:
 
 def render(results: dict) -> str:
     """The benchmark table (markdown) of every size in the results."""
-    lines = ["| passages | engine | vector index | windows | build s | passages/s (excl. synthetic embedding) | "
+    lines = [f"- `{r['cmd']}`: started {r['started_utc']} UTC, load average {r['load_start']} -> {r.get('load_end')}"
+             for r in results["runs"]] + [""]
+    lines += ["| passages | engine | vector index | windows | build s | passages/s (excl. synthetic embedding) | "
              "disk MB | build peak RSS MB | first query s | hybrid p50 / p95 ms | keyword p50 / p95 | "
              "vector p50 / p95 | query peak RSS MB | top-10 overlap |",
              "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -283,6 +298,10 @@ def render(results: dict) -> str:
                 f"{b['memory']['self_mb'] + b['memory']['children_live_mb']} | {q['first_query_s']} | "
                 + " | ".join(scale.fmt_ms(q[m]) for m in MODES)
                 + f" | {q['memory']['self_mb'] + q['memory']['children_live_mb']} | {'' if same is None else same} |")
+    for size in sorted(results["sizes"], key=int):
+        hashes = {e["build"]["vectors_sha"] for e in results["sizes"][size].values()}
+        lines.append(f"\nCorpus of {int(size):,} synthetic sections: the engines hold {'the same' if len(hashes) == 1 else 'DIFFERENT'} "
+                     f"synthetic vectors (sha256 {', '.join(sorted(hashes))}).")
     return "\n".join(lines)
 
 
