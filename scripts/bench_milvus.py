@@ -112,6 +112,7 @@ def settings_for(a, engine: str):
 
 def build_worker(a):
     import numpy as np
+
     from searchkit import analysis
     from searchkit.indexer import build_index
 
@@ -159,15 +160,15 @@ def vector_index_name(searcher) -> str:
 
 def query_worker(a):
     import numpy as np
+
     from searchkit import analysis
+    from searchkit.query import parse_query
     from searchkit.searcher import Searcher
 
     analysis.words("预热分词器")
     q = np.load(Path(a.workdir) / f"queries_{a.size}.npy")
-    from searchkit.query import parse_query
-
     # The Searcher embeds a query's semantic text (punctuation dropped): key the rows by it.
-    embedder = SyntheticEmbedder(a.seed, {parse_query(t).semantic_text: v for t, v in zip(scale.QUERIES, q)})
+    embedder = SyntheticEmbedder(a.seed, {parse_query(t).semantic_text: v for t, v in zip(scale.QUERIES, q, strict=True)})
     searcher = Searcher(settings_for(a, a.engine), embedder=embedder)
     res = {"engine": a.engine, "label": a.label, "size": a.size, "reps": a.reps, "n_queries": len(scale.QUERIES),
            "load_start": scale.load()}
@@ -205,7 +206,7 @@ def sub(args: list[str], env: dict | None = None) -> dict:
 
 def overlap(a: list[list[str]], b: list[list[str]]) -> float:
     """Mean share of the top-10 hybrid chunk ids two engines have in common (first 10 queries)."""
-    pairs = [len(set(x) & set(y)) / max(len(x), 1) for x, y in zip(a, b)]
+    pairs = [len(set(x) & set(y)) / max(len(x), 1) for x, y in zip(a, b, strict=True)]
     return round(sum(pairs) / max(len(pairs), 1), 3)
 
 
