@@ -102,6 +102,13 @@ def memory() -> dict:
     return {"self_mb": round(own), "children_waited_mb": round(waited), "children_live_mb": round(live)}
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process, all threads (user + system): on a shared machine the build's
+    own work, whatever the other processes took of the wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 # -- workers ---------------------------------------------------------------------------------
 def settings_for(a, engine: str):
     from searchkit.config import Settings
@@ -121,16 +128,17 @@ def build_worker(a):
     shutil.rmtree(settings.index_dir, ignore_errors=True)
     embedder = SyntheticEmbedder(a.seed)
     scale.log(f"build {a.label} {a.size}: starting")
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     report = build_index(settings, embedder=embedder, rebuild=True)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     x = embedder.vectors
     queries, _ = scale.make_queries(x, len(scale.QUERIES), a.seed)
     np.save(Path(a.workdir) / f"queries_{a.size}.npy", queries)
     res = {"engine": a.engine, "label": a.label, "size": a.size, "passages": report.chunks_total,
            "speeches": report.speeches_total, "windows": int(len(x)),
            "vectors_sha": hashlib.sha256(x.tobytes()).hexdigest()[:16],
-           "build_s": round(seconds, 1), "embed_s": round(embedder.seconds, 1),
+           "build_s": round(seconds, 1), "embed_s": round(embedder.seconds, 1), "cpu_s": round(cpu, 1),
+           "passages_per_cpu_s": round(report.chunks_total / cpu, 1),
            "passages_per_s": round(report.chunks_total / seconds, 1),
            "passages_per_s_without_embedding": round(report.chunks_total / (seconds - embedder.seconds), 1),
            "disk_mb": round(scale.dir_size(settings.index_dir) / 2**20, 1), "memory": memory(), "load_end": scale.load()}
@@ -221,6 +229,7 @@ def main():
     ap.add_argument("--workdir", default="/tmp/searchkit_bench_milvus")
     ap.add_argument("--out", default="docs/bench_milvus.json", help="results (merged by size and engine)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-queries", action="store_true", help="builds only (e.g. to re-time them at lower load)")
     ap.add_argument("--report", help="print the table of these result files (comma-separated), run nothing")
     ap.add_argument("--_worker", choices=["build", "query"], help=argparse.SUPPRESS)
     ap.add_argument("--engine", help=argparse.SUPPRESS)
@@ -252,11 +261,11 @@ def main():
                       "--seed", str(a.seed)]
             built = sub(["--_worker", "build", *common], env)
             scale.log(f"built {label} {size}: {built['passages_per_s']} passages/s, {built['memory']}")
-            queried = sub(["--_worker", "query", "--reps", str(a.reps), *common], env)
+            queried = None if a.no_queries else sub(["--_worker", "query", "--reps", str(a.reps), *common], env)
             entry[label] = {"build": built, "query": queried, "run": run["started_utc"], "quick": a.quick}
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(json.dumps(results, ensure_ascii=False, indent=1))
-        labels = [label for _, label, _ in runs if label in entry]
+        labels = [label for _, label, _ in runs if label in entry and entry[label]["query"]]
         for other in labels[1:]:
             entry[other]["top10_overlap_with_" + labels[0]] = overlap(entry[labels[0]]["query"]["top_hybrid"],
                                                                       entry[other]["query"]["top_hybrid"])
@@ -271,7 +280,12 @@ def merge(parts: list[dict]) -> dict:
     for part in parts:
         out["runs"] += part["runs"]
         for size, entries in part["sizes"].items():
-            out["sizes"].setdefault(size, {}).update(entries)
+            known = out["sizes"].setdefault(size, {})
+            for label, e in entries.items():
+                if e["query"] is None and label in known:  # a build re-timed later: keep both
+                    known[label]["rebuild"] = e["build"]
+                else:
+                    known[label] = e
     return out
 
 
@@ -282,28 +296,38 @@ def _version(name: str) -> str:
 
 
 def render(results: dict) -> str:
-    """The benchmark table (markdown) of every size in the results."""
+    """The benchmark tables (markdown) of every size in the results: builds, then queries."""
     lines = [f"- `{r['cmd']}`: started {r['started_utc']} UTC, load average {r['load_start']} -> {r.get('load_end')}"
              for r in results["runs"]] + [""]
-    lines += ["| passages | engine | vector index | windows | build s | passages/s (excl. synthetic embedding) | "
-             "disk MB | build peak RSS MB | first query s | hybrid p50 / p95 ms | keyword p50 / p95 | "
-             "vector p50 / p95 | query peak RSS MB | top-10 overlap |",
-             "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for size in sorted(results["sizes"], key=int):
-        for label, e in results["sizes"][size].items():
-            b, q = e["build"], e["query"]
+    lines += ["| passages | engine | windows | build wall s | build CPU s | passages/s (wall) | passages per CPU-s | "
+              "disk MB | peak RSS MB |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for _size, label, e in _entries(results):
+        for b, note in ((e["build"], ""), (e.get("rebuild"), " (re-timed)")):
+            if b:
+                lines.append(f"| {b['passages']:,} | {label}{note} | {b['windows']:,} | {b['build_s']:.0f} | "
+                             f"{b.get('cpu_s', float('nan')):.0f} | {b['passages_per_s']:.1f} | "
+                             f"{b.get('passages_per_cpu_s', float('nan')):.1f} | {b['disk_mb']:.0f} | "
+                             f"{b['memory']['self_mb'] + b['memory']['children_live_mb']} |")
+    lines += ["", "| passages | engine | vector index | first query s | hybrid p50 / p95 ms | keyword p50 / p95 | "
+              "vector p50 / p95 | peak RSS MB | top-10 hybrid overlap |", "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    for _size, label, e in _entries(results):
+        q = e["query"]
+        if q:
             same = next((v for k, v in e.items() if k.startswith("top10_overlap")), None)
-            lines.append(
-                f"| {b['passages']:,} | {label} | {q['vector_index']} | {b['windows']:,} | {b['build_s']:.0f} | "
-                f"{b['passages_per_s']:.0f} ({b['passages_per_s_without_embedding']:.0f}) | {b['disk_mb']:.0f} | "
-                f"{b['memory']['self_mb'] + b['memory']['children_live_mb']} | {q['first_query_s']} | "
-                + " | ".join(scale.fmt_ms(q[m]) for m in MODES)
-                + f" | {q['memory']['self_mb'] + q['memory']['children_live_mb']} | {'' if same is None else same} |")
+            lines.append(f"| {e['build']['passages']:,} | {label} | {q['vector_index']} | {q['first_query_s']} | "
+                         + " | ".join(scale.fmt_ms(q[m]) for m in MODES)
+                         + f" | {q['memory']['self_mb'] + q['memory']['children_live_mb']} | {'' if same is None else same} |")
     for size in sorted(results["sizes"], key=int):
         hashes = {e["build"]["vectors_sha"] for e in results["sizes"][size].values()}
-        lines.append(f"\nCorpus of {int(size):,} synthetic sections: the engines hold {'the same' if len(hashes) == 1 else 'DIFFERENT'} "
-                     f"synthetic vectors (sha256 {', '.join(sorted(hashes))}).")
+        lines.append(f"\nCorpus of {int(size):,} synthetic sections: the engines hold "
+                     f"{'the same' if len(hashes) == 1 else 'DIFFERENT'} synthetic vectors (sha256 {', '.join(sorted(hashes))}).")
     return "\n".join(lines)
+
+
+def _entries(results: dict):
+    for size in sorted(results["sizes"], key=int):
+        for label, e in results["sizes"][size].items():
+            yield size, label, e
 
 
 if __name__ == "__main__":
