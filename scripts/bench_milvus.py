@@ -305,8 +305,8 @@ def render(results: dict) -> str:
         for b, note in ((e["build"], ""), (e.get("rebuild"), " (re-timed)")):
             if b:
                 lines.append(f"| {b['passages']:,} | {label}{note} | {b['windows']:,} | {b['build_s']:.0f} | "
-                             f"{b.get('cpu_s', float('nan')):.0f} | {b['passages_per_s']:.1f} | "
-                             f"{b.get('passages_per_cpu_s', float('nan')):.1f} | {b['disk_mb']:.0f} | "
+                             f"{_num(b.get('cpu_s'), '.0f')} | {b['passages_per_s']:.1f} | "
+                             f"{_num(b.get('passages_per_cpu_s'), '.1f')} | {b['disk_mb']:.0f} | "
                              f"{b['memory']['self_mb'] + b['memory']['children_live_mb']} |")
     lines += ["", "| passages | engine | vector index | first query s | hybrid p50 / p95 ms | keyword p50 / p95 | "
               "vector p50 / p95 | peak RSS MB | top-10 hybrid overlap |", "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -322,6 +322,10 @@ def render(results: dict) -> str:
         lines.append(f"\nCorpus of {int(size):,} synthetic sections: the engines hold "
                      f"{'the same' if len(hashes) == 1 else 'DIFFERENT'} synthetic vectors (sha256 {', '.join(sorted(hashes))}).")
     return "\n".join(lines)
+
+
+def _num(value, spec: str) -> str:
+    return "not measured" if value is None else format(value, spec)
 
 
 def _entries(results: dict):
