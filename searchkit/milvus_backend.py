@@ -92,12 +92,19 @@ def analyzer_params() -> dict:
     return {"tokenizer": {"type": "jieba", "mode": "search", "dict": ["_default_", *dictionary_words()]}}
 
 
-def settings(index_type: str | None = None) -> dict:
+def settings() -> dict:
+    """What an index must have been built with to be searched by this code. The vector
+    index type is not among them: it is the collection's own (recorded in its pointer file),
+    and searches use whatever the collection has."""
     weights = KeywordWeights()
     return {"schema_version": SCHEMA_VERSION, "dictionary": dictionary_hash(),
             "words_bm25": {"k1": weights.k1, "b": weights.b},
-            "bigrams": {**bigram_index.settings(), "encoding": "hex"},
-            "vector_index": index_type or os.environ.get(INDEX_ENV, "FLAT").upper()}
+            "bigrams": {**bigram_index.settings(), "encoding": "hex"}}
+
+
+def vector_index_type() -> str:
+    """The vector index type new collections get (SEARCHKIT_MILVUS_INDEX)."""
+    return os.environ.get(INDEX_ENV, "FLAT").upper()
 
 
 def _version() -> str:
@@ -624,9 +631,11 @@ class MilvusVectorIndex(_Collection):
 
     ENGINE = ENGINE
 
-    def __init__(self, pointer_path: Path, dimension: int, pointer: _Pointer | None = None, uri: str | None = None):
+    def __init__(self, pointer_path: Path, dimension: int, pointer: _Pointer | None = None, uri: str | None = None,
+                 index_type: str = "FLAT"):
         super().__init__(pointer_path, pointer, uri)
         self.dimension = dimension
+        self.index_type = index_type
         self._pending_metadata: Mapping[int, Any] = {}
 
     @staticmethod
@@ -658,20 +667,20 @@ class MilvusVectorIndex(_Collection):
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
         _metadata_schema(schema, DataType)
         index_params = MilvusClient.prepare_index_params()
-        index_type = settings()["vector_index"]
+        index_type = vector_index_type()
         index_params.add_index("vector", index_type=index_type, metric_type="IP", params=_index_build_params(index_type))
         index_params.add_index("doc_id", index_type="INVERTED")
         _metadata_indexes(index_params)
         _create(client(uri), name, schema, index_params)
-        index = cls(pointer_path, dimension, _Pointer(name, uri=uri), uri)
-        index.pointer.write(pointer_path)
+        index = cls(pointer_path, dimension, _Pointer(name, uri=uri), uri, index_type)
+        index.save(pointer_path)
         return index
 
     @classmethod
     def load(cls, path: Path, mmap: bool = True) -> MilvusVectorIndex:
         pointer_path = cls.pointer_of(path)
         data = json.loads(pointer_path.read_text(encoding="utf-8")) if pointer_path.exists() else {}
-        return cls(pointer_path, int(data.get("dimension", 0)))
+        return cls(pointer_path, int(data.get("dimension", 0)), index_type=str(data.get("index_type", "FLAT")))
 
     @property
     def count(self) -> int:
@@ -725,7 +734,7 @@ class MilvusVectorIndex(_Collection):
         self.pointer_path = self.pointer_of(path)
         data = {"engine": ENGINE, "collection": self.name, "max_doc_id": self.pointer.max_doc_id,
                 "rows": self.pointer.rows, "pending_delete": self.pointer.pending, "uri": self.pointer.uri,
-                "dimension": self.dimension}
+                "dimension": self.dimension, "index_type": self.index_type}
         write_atomic(self.pointer_path, json.dumps(data, indent=1) + "\n")
 
     def search(self, query_vector: np.ndarray, limit: int, allowed: AbstractSet[int] | None = None) -> list[tuple[int, float]]:
@@ -735,7 +744,7 @@ class MilvusVectorIndex(_Collection):
         hits = _call("search", lambda: self.ready().search(
             self.name, data=[q], anns_field="vector", limit=min(limit, MAX_WINDOWS),
             filter=self.pointer.visible(_allowed_expression(allowed)), output_fields=["id"],
-            search_params={"metric_type": "IP", "params": _index_search_params(settings()["vector_index"])},
+            search_params={"metric_type": "IP", "params": _index_search_params(self.index_type, limit)},
             consistency_level="Strong"))[0]
         ranked = _scores(hits, "id")
         if allowed is not None:
@@ -768,8 +777,9 @@ def _index_build_params(index_type: str) -> dict:
     return {"HNSW": {"M": 16, "efConstruction": 200}, "IVF_FLAT": {"nlist": 1024}}.get(index_type, {})
 
 
-def _index_search_params(index_type: str) -> dict:
-    return {"HNSW": {"ef": 256}, "IVF_FLAT": {"nprobe": 32}}.get(index_type, {})
+def _index_search_params(index_type: str, limit: int) -> dict:
+    # A Milvus server refuses an HNSW ef below the number of hits asked for (lite does not check).
+    return {"HNSW": {"ef": max(256, min(limit, MAX_WINDOWS))}, "IVF_FLAT": {"nprobe": 32}}.get(index_type, {})
 
 
 # -- term statistics kept beside the collections -------------------------------------------------
@@ -834,6 +844,7 @@ def describe(generation_path: Path, count: bool = True) -> dict:
         found = entry.count_rows() if count else None
         collections.append({"side": side, "name": entry.name, "rows": entry.pointer.rows, "found": found,
                             "matches": None if found is None else found == entry.pointer.rows})
+    collections[1]["index_type"] = MilvusVectorIndex.load(generation_path / "vectors.faiss").index_type
     return {"name": ENGINE, "uri": uri if is_lite(uri) else uri.split("@")[-1], "lite": runs_lite(uri),
             "collections": collections}
 

@@ -56,6 +56,22 @@ def test_a_sidecar_change_reaches_the_metadata_milvus_filters_by(milvus_settings
         searcher.close()
 
 
+def test_an_hnsw_index_is_searched_and_updated_without_setting_its_type_again(milvus_settings, monkeypatch):
+    monkeypatch.setenv("SEARCHKIT_MILVUS_INDEX", "HNSW")
+    build_index(milvus_settings, embedder=FakeEmbedder())
+    monkeypatch.delenv("SEARCHKIT_MILVUS_INDEX")
+    searcher = Searcher(milvus_settings, embedder=FakeEmbedder())
+    try:
+        assert searcher.search("项目建设", k=3, mode="vector").hits
+        assert milvus_backend.describe(searcher.generation.path)["collections"][1]["index_type"] == "HNSW"
+    finally:
+        searcher.close()
+    (milvus_settings.corpus_dir / "c.txt").write_text("关于夜间经济\n一、发展夜间经济\n繁荣夜市。\n", encoding="utf-8")
+    report = build_index(milvus_settings, embedder=FakeEmbedder())
+    assert not report.rebuilt and report.added == ["c.txt"]
+    assert milvus_backend._index_search_params("HNSW", 2000) == {"ef": 2000}  # a server refuses ef < k
+
+
 def test_filter_expressions_escape_values_and_translate_globs():
     flt = Filter.parse(speaker=['a"b'], role=["50%_x"], year=["2019..2021"], source=["2021/县*/"], tag=["t"])
     expression = milvus_backend.filter_expression(flt)
