@@ -314,7 +314,17 @@ def _allowed_expression(allowed: AbstractSet[int] | None) -> str | None:
 
 
 class _Collection:
-    """What both sides share: a client, a collection, a pointer."""
+    """What both sides share: a client, a collection, a pointer, one manifest block."""
+
+    ENGINE = ENGINE
+
+    @staticmethod
+    def engine_settings() -> dict:
+        return settings()
+
+    @classmethod
+    def manifest_block(cls) -> EngineBlock:
+        return EngineBlock(cls.ENGINE, _version(), cls.engine_settings())
 
     POINTER_NAME = POINTER
 
@@ -422,16 +432,6 @@ def _scores(hits, key: str) -> list[tuple[int, float]]:
 
 class MilvusKeywordIndex(_Collection):
     """The keyword backend (backends.KeywordBackend) on Milvus BM25."""
-
-    ENGINE = ENGINE
-
-    @staticmethod
-    def engine_settings() -> dict:
-        return settings()
-
-    @classmethod
-    def manifest_block(cls) -> EngineBlock:
-        return EngineBlock(cls.ENGINE, _version(), cls.engine_settings())
 
     def __init__(self, path: Path, weights: KeywordWeights | None = None, plan: str = "auto", uri: str | None = None):
         super().__init__(Path(path) / POINTER, uri=uri)
@@ -629,22 +629,12 @@ class MilvusBigrams:
 class MilvusVectorIndex(_Collection):
     """The vector backend (backends.VectorBackend) on a Milvus collection of window vectors."""
 
-    ENGINE = ENGINE
-
     def __init__(self, pointer_path: Path, dimension: int, pointer: _Pointer | None = None, uri: str | None = None,
                  index_type: str = "FLAT"):
         super().__init__(pointer_path, pointer, uri)
         self.dimension = dimension
         self.index_type = index_type
         self._pending_metadata: Mapping[int, Any] = {}
-
-    @staticmethod
-    def engine_settings() -> dict:
-        return settings()
-
-    @classmethod
-    def manifest_block(cls) -> EngineBlock:
-        return EngineBlock(cls.ENGINE, _version(), cls.engine_settings())
 
     @staticmethod
     def pointer_of(path: Path) -> Path:
