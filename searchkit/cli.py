@@ -357,6 +357,12 @@ def _speech_line(meta, index: int, passages: int) -> dict:
     return {**meta.to_json(), "source": meta.source, "speech_index": index, "passages": passages}
 
 
+def _filtered_speeches(index_dir, *flags):
+    """The filter the flags give, and the speeches of the index it lets through."""
+    flt = _filter(*flags)
+    return flt, _run(lambda: _searcher(index_dir).meta.speeches(flt))
+
+
 @app.command()
 def speeches(
     index_dir: IndexOpt = None,
@@ -365,8 +371,7 @@ def speeches(
     meeting: MeetingOpt = None, year: YearOpt = None, source: SourceOpt = None, tag: TagOpt = None,
 ) -> None:
     """List the indexed speeches with their metadata (JSON Lines with --json)."""
-    flt = _filter(speaker, level, role, place, meeting, year, source, tag)
-    found = _run(lambda: _searcher(index_dir).meta.speeches(flt))
+    flt, found = _filtered_speeches(index_dir, speaker, level, role, place, meeting, year, source, tag)
     if as_json:
         for meta, index, passages in found:
             print(json.dumps(_speech_line(meta, index, passages), ensure_ascii=False))
@@ -393,8 +398,7 @@ def facets(
     """Count speeches by speaker, level, year and meeting, to see what there is to filter on."""
     from .filters import facet_counts
 
-    flt = _filter(speaker, level, role, place, meeting, year, source, tag)
-    found = _run(lambda: _searcher(index_dir).meta.speeches(flt))
+    flt, found = _filtered_speeches(index_dir, speaker, level, role, place, meeting, year, source, tag)
     counts = facet_counts(meta for meta, _i, _n in found)
     if as_json:
         print(json.dumps({"speeches": len(found), **counts}, ensure_ascii=False, indent=2))

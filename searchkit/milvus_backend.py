@@ -886,7 +886,8 @@ def cleanup(index_dir: Path) -> list[str]:
         return []  # this index never used Milvus
     lineage = (index_dir / LINEAGE).read_text(encoding="utf-8").strip()
     c = client(resolve_uri(index_dir))
-    used = collections_in_use(index_dir)
+    users = _users(index_dir)  # read once: no build runs under the lock meanwhile
+    used = {name: max(highest for _, highest in named) for name, named in users.items()}
     dropped = []
     for name in _call("list collections", c.list_collections):
         if name.startswith(f"searchkit_{lineage}_") and name not in used:
@@ -899,7 +900,6 @@ def cleanup(index_dir: Path) -> list[str]:
     # The live generation's deletions wait until no older generation (kept for a reader
     # that still holds it) names the collection: such a reader must keep seeing its rows.
     live_name = _live_name(index_dir) or "-"
-    users = _users(index_dir)
     for pointer_path in (index_dir / live_name / KEYWORD_POINTER, index_dir / live_name / VECTOR_POINTER):
         if pointer_path.exists():
             entry = _Collection(pointer_path)
