@@ -45,7 +45,7 @@ N_CENTERS = 1000
 CLUSTER_NOISE = 1.0  # norm of the per-point noise around a unit centre (cos to centre ~0.7)
 QUERY_NOISE = 0.5  # norm of the perturbation added to a database vector to make a query
 REALMIX_NOISE = 0.1  # norm of the noise added to a blend of two real vectors ("realmix")
-HYBRID_KEYWORD_WEIGHT = 0.6  # searcher.RankingSettings.keyword_weight
+HYBRID_KEYWORD_WEIGHT = 0.7  # searcher.RankingSettings.keyword_weight
 DEPTH = 100  # searcher.RankingSettings.depth
 
 # ~50 realistic queries: two-term key-word queries, single entity/topic terms, sentences.

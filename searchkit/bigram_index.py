@@ -41,6 +41,11 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def bm25_idf(passages: int, df: int) -> float:
+    """BM25's (Lucene's) idf of a term held by `df` of `passages` passages."""
+    return float(np.log(1 + (passages - df + 0.5) / (df + 0.5)))
+
+
 def passage_text(chunk) -> str:
     """What a passage is scored on: its speech title and heading path, then its text."""
     return "\n".join((chunk.title, *chunk.heading, chunk.text))
@@ -108,7 +113,7 @@ class BigramIndex:
         vocab, indptr = arrays["vocab"], arrays["indptr"]
         for column in self._columns(out):
             df = int(indptr[column + 1] - indptr[column])
-            out[str(vocab[column])] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            out[str(vocab[column])] = bm25_idf(n, df)
         return out
 
     def _columns(self, grams: Iterable[str]) -> list[int]:

@@ -8,8 +8,8 @@ and score it had in each input, so a hit can say why it is where it is.
   a theoretical lower bound and its observed top ("TM2C2" in Bruch et al. 2023, "An
   Analysis of Fusion Functions for Hybrid Retrieval"): unlike plain min-max it does not
   stretch a weak list's noise to fill [0, 1].
-Ties are broken by the best rank in any list, then by list order, then by doc id, so the
-output is deterministic for the same input.
+Ties are broken by the best rank in any list given weight, then by list order, then by doc
+id, so the output is deterministic for the same input.
 """
 from __future__ import annotations
 
@@ -42,12 +42,16 @@ def _collect(lists: Mapping[str, Ranked[K]]) -> dict[K, Fused[K]]:
     return fused
 
 
-def _ordered(fused: dict[K, Fused[K]], lists: Mapping[str, Ranked[K]]) -> list[Fused[K]]:
+def _ordered(fused: dict[K, Fused[K]], lists: Mapping[str, Ranked[K]],
+             weights: Mapping[str, float] | None = None) -> list[Fused[K]]:
     names = list(lists)
+    # A list given no weight breaks no ties either: its order must not leak into the result.
+    counted = {n for n in names if weights is None or weights.get(n, 0.0) > 0}
 
     def key(item: Fused[K]):
-        best = min(item.ranks.values())
-        first_list = min(names.index(n) for n, r in item.ranks.items() if r == best)
+        ranks = {n: r for n, r in item.ranks.items() if n in counted}
+        best = min(ranks.values(), default=float("inf"))
+        first_list = min((names.index(n) for n, r in ranks.items() if r == best), default=len(names))
         return (-item.score, best, first_list, str(item.doc_id))
 
     return sorted(fused.values(), key=key)
@@ -94,4 +98,4 @@ def convex_combination(lists: Mapping[str, Ranked[K]], weights: Mapping[str, flo
         weight = weights.get(name, 0.0)
         for doc_id, value in normalized.items():
             fused[doc_id].score += weight * value
-    return _ordered(fused, lists)
+    return _ordered(fused, lists, weights)

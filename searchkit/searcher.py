@@ -39,20 +39,25 @@ class RankingSettings:
     depth: int = 100  # candidates taken from each side before fusion
     # Hybrid = convex combination of normalised scores (fusion.convex_combination).
     fusion: str = "convex"  # or "rrf" (see FUSIONS)
-    keyword_weight: float = 0.6  # the keyword side's share for key words and pasted paragraphs
+    # The keyword side's share for typed queries (key words, and questions whose words the
+    # corpus holds) and for pasted paragraphs (`similar`: the model reads a whole paragraph
+    # well, so its side keeps more). Measured 0.6-0.75 on both sets.
+    keyword_weight: float = 0.7
+    paragraph_keyword_weight: float = 0.6
     # The vector side is scaled from `vector_window` below its best cosine (floored at 0), not
     # from the list's lowest candidate: m3e-small's cosines crowd into a narrow band, and
     # stretching the list's own spread to [0, 1] let the 100th candidate look as good as the
     # keyword side's best. Measured 0.1-0.3 on both sets; 0.15 is the middle.
     vector_window: float = 0.15
-    # A question typed as a sentence is answered by the keyword side only as far as its words
-    # are found together: `coverage` = the idf-weighted share of the question's bigrams that
-    # the best keyword passage holds. A paraphrase (单位花钱要节约一点) shares a few
-    # incidental words (coverage 0.0-0.4), a citizen's question about a policy most of them
-    # (0.4-0.9). Below `coverage_low` the vector side ranks alone; the keyword share rises
-    # to `keyword_weight` at `coverage_full`.
-    coverage_low: float = 0.3
-    coverage_full: float = 0.4
+    # A question typed as a sentence is answered by the keyword side only as far as the
+    # corpus holds its words: `coverage` = the idf-weighted share of the question's bigrams
+    # that the best keyword passage holds, a bigram no passage holds counting at the idf of
+    # df = 0 (it is information the keyword side cannot match, the mark of a question put in
+    # other words: 勒紧裤腰带 for 过紧日子). A paraphrase scores 0.05-0.2, a citizen's
+    # question about a policy 0.3-0.9. Below `coverage_low` the vector side ranks alone; the
+    # keyword share rises to `keyword_weight` at `coverage_full`.
+    coverage_low: float = 0.15
+    coverage_full: float = 0.2
     # Key words and paragraphs rank by both keyword indexes (Whoosh words + bigram BM25),
     # each scaled by its own best score; this is the bigram index's share.
     bigram_share: float = 0.5
@@ -291,7 +296,7 @@ class Searcher:
                                 lambda: self._vector_search(text[:SIMILAR_MAX_CHARS], depth, allowed))
         own = _bigram_set(text)
         limit = self.ranking.own_passage_containment
-        hits = self._finish(lists, mode, k, self.ranking.keyword_weight,
+        hits = self._finish(lists, mode, k, self.ranking.paragraph_keyword_weight,
                             exclude=lambda hit_text: _containment(own, _bigram_set(hit_text)) >= limit)
         return SearchResponse(text, mode, k, (time.perf_counter() - started) * 1000, hits, notices,
                               tuple(t for t, _ in key_terms[:8]))
@@ -349,9 +354,10 @@ class Searcher:
         return r.keyword_weight * min(1.0, max(0.0, ramp))
 
     def _coverage(self, text: str, hits) -> float:
-        from .bigram_index import tokens
+        from .bigram_index import bm25_idf, tokens
 
-        idf = self.bigrams.idf(dict.fromkeys(tokens(text)))
+        unseen = bm25_idf(self.bigrams.doc_count(), 0)  # see RankingSettings.coverage_low
+        idf = {gram: value or unseen for gram, value in self.bigrams.idf(dict.fromkeys(tokens(text))).items()}
         total = sum(idf.values())
         if not hits or total <= 0:
             return 0.0
@@ -429,7 +435,7 @@ class Searcher:
             if exclude and exclude(chunk.text):
                 continue
             grams = _bigram_set(chunk.text)
-            duplicate = next((i for i, g in enumerate(kept_grams) if _jaccard(g, grams) >= r.fold_threshold), None)
+            duplicate = next((i for i, g in enumerate(kept_grams) if _near_copy(g, grams, r.fold_threshold)), None)
             if duplicate is not None:  # fold: the better-ranked copy stays, it gains this source
                 hit = hits[duplicate]
                 hit.sources = tuple(dict.fromkeys(hit.sources + (chunk.source,)))
@@ -467,8 +473,14 @@ def _bigram_set(text: str) -> set[str]:
     return {t[i:i + 2] for i in range(len(t) - 1)} or {t}
 
 
-def _jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+def _near_copy(a: set, b: set, threshold: float) -> bool:
+    """Jaccard(a, b) >= threshold, without intersecting sets whose sizes already rule it out
+    (Jaccard <= small / large): on long passages the intersections are the costly part."""
+    small, large = sorted((len(a), len(b)))
+    if not small or small < threshold * large:
+        return False
+    common = len(a & b)
+    return common >= threshold * (small + large - common)
 
 
 def _containment(query: set, passage: set) -> float:

@@ -56,3 +56,11 @@ def test_duplicate_ids_in_one_list_count_once():
     fused = fusion.reciprocal_rank_fusion({"keyword": [("a", 2.0), ("a", 1.0), ("b", 0.5)]}, k=0)
     assert fused[0].ranks == {"keyword": 1}
     assert fused[1].doc_id == "b" and fused[1].ranks == {"keyword": 3}
+
+
+def test_a_list_given_no_weight_breaks_no_ties():
+    # x and y tie at 0 on the weighted list; the unweighted list ranks y first, which must not count
+    lists = {"keyword": [("y", 9.0), ("z", 1.0)], "vector": [("w", 0.9), ("x", 0.1), ("y", 0.1)]}
+    fused = fusion.convex_combination(lists, {"keyword": 0.0, "vector": 1.0}, lower_bounds={"vector": 0.1})
+    assert [f.doc_id for f in fused] == ["w", "x", "y", "z"]
+    assert fused[2].ranks == {"keyword": 1, "vector": 3}  # the unweighted rank is still reported

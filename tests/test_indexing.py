@@ -171,6 +171,39 @@ def test_a_paraphrase_sharing_no_words_is_ranked_by_the_vector_side_alone(built,
     assert hybrid == vector
 
 
+SECTIONS_ON_INVESTMENT = """在全市招商引资推进会上的讲话
+一、招商引资要抓产业链
+招商引资要围绕主导产业补链强链，瞄准龙头企业和配套企业，开展产业链精准招商，引进一批投资规模大、带动能力强的项目。
+二、招商引资要抓项目落地
+签约项目要建立台账，专人跟踪服务，解决用地、用工、融资等难题，推动签约项目早开工、早投产、早见效。
+三、财政资金要节约使用
+各部门要严控一般性支出，压减三公经费，把有限的资金用在刀刃上，保障重点项目和民生支出。
+四、招商引资要优化环境
+深化放管服改革，推行一窗受理、并联审批，打造市场化法治化国际化营商环境，让客商放心投资。
+"""
+
+
+def test_a_paraphrase_whose_words_the_corpus_lacks_is_ranked_by_the_vector_side_alone(tmp_path, fake_embedder):
+    # Every bigram of 招商引资 stands in the best keyword passage, the rest of the question
+    # in none: the unknown bigrams count (at the idf of df = 0), so coverage stays below
+    # coverage_low and the keyword side gets no weight.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(SECTIONS_ON_INVESTMENT, encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "index", corpus_dir=corpus, model=fake_embedder.name)
+    build_index(settings, embedder=fake_embedder)
+    searcher = Searcher(settings, embedder=fake_embedder)
+    query = "招商引资靠的是勒紧裤腰带省着花钱吗"
+    keyword = searcher.search(query, mode="keyword").hits
+    assert len(keyword) >= 3 and "招商引资" in keyword[0].chunk.text
+    hybrid = searcher.search(query, mode="hybrid").hits
+    vector = searcher.search(query, mode="vector").hits
+    assert [h.chunk.chunk_id for h in hybrid] == [h.chunk.chunk_id for h in vector]
+    # every hybrid score is the vector side's alone, scaled as in fusion (no keyword share)
+    window, top = searcher.ranking.vector_window, vector[0].score
+    assert [round(h.score, 9) for h in hybrid] == [round(max(0.0, (h.score - top + window) / window), 9) for h in vector]
+
+
 def test_embedding_failure_leaves_the_index_as_it_was(built, fake_embedder):
     # Embedding runs in a worker thread beside the keyword writing: its error must still
     # reach the caller, and the half-written generation must be thrown away.
