@@ -154,8 +154,8 @@ def vector_index_name(searcher) -> str:
     if searcher.backend == "milvus":
         from searchkit import milvus_backend
 
-        kind = searcher.generation.manifest.vectors.settings["vector_index"]
-        params = {**milvus_backend._index_build_params(kind), **milvus_backend._index_search_params(kind)}
+        kind = searcher.vectors.index_type  # the collection's own (recorded in its pointer file)
+        params = {**milvus_backend._index_build_params(kind), **milvus_backend._index_search_params(kind, scale.DEPTH)}
         return f"Milvus {kind}" + (f" ({', '.join(f'{k}={v}' for k, v in params.items())})" if params else " (exact)")
     vi = searcher.vectors
     if vi.is_exact:
