@@ -1,8 +1,11 @@
 """The page in a real browser: Debian's headless Chromium driven by Selenium through
 /usr/bin/chromedriver (nothing downloaded at run time). The server runs in a thread on a
-free loopback port over a small fake-embedder index. Saves docs/screenshot.png."""
+free loopback port over a small fake-embedder index. With SEARCHKIT_SCREENSHOTS=1 it refreshes
+docs/screenshot.png and docs/screenshot-context.png (otherwise they go to a temporary folder,
+so a test run leaves the checkout as it was)."""
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import threading
@@ -22,6 +25,12 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
          "--lang=zh-CN"]
+
+
+def _screenshot_dir() -> Path:
+    if os.environ.get("SEARCHKIT_SCREENSHOTS") == "1":
+        return ROOT / "docs"
+    return Path(tempfile.mkdtemp(prefix="searchkit-screenshots-"))
 
 
 def _missing() -> str | None:
@@ -117,7 +126,7 @@ def test_search_switch_mode_and_open_a_result_in_context(server, browser):
         browser.find_element(By.CSS_SELECTOR, "input[name=mode][value=keyword]").click()
         _wait(browser, lambda d: "关键词" in d.find_element(By.ID, "search-info").text)
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#results mark"))
-    browser.save_screenshot(str(ROOT / "docs" / "screenshot.png"))
+    browser.save_screenshot(str(_screenshot_dir() / "screenshot.png"))
     if filters.is_displayed():  # back to all speeches, to open one with headings
         from selenium.webdriver.support.ui import Select
 
@@ -151,7 +160,7 @@ def test_search_switch_mode_and_open_a_result_in_context(server, browser):
     assert browser.find_elements(By.CSS_SELECTOR, "#context-outline button")
     link = browser.find_element(By.CSS_SELECTOR, "#context-source a")
     assert "/api/file?source=" in link.get_attribute("href")
-    browser.save_screenshot(str(ROOT / "docs" / "screenshot-context.png"))
+    browser.save_screenshot(str(_screenshot_dir() / "screenshot-context.png"))
     browser.find_element(By.ID, "context-close").click()
     assert not browser.find_element(By.ID, "context").is_displayed()
 
