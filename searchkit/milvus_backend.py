@@ -896,10 +896,10 @@ def cleanup(index_dir: Path) -> list[str]:
     for name, highest in used.items():
         if _call("list collections", c.has_collection, name):
             _call("delete", c.delete, name, filter=f"doc_id > {highest}")
-    _point_aliases(c, lineage, index_dir / (_live_name(index_dir) or "-"))
+    live_name = _live_name(index_dir) or "-"
+    _point_aliases(c, lineage, index_dir / live_name)
     # The live generation's deletions wait until no older generation (kept for a reader
     # that still holds it) names the collection: such a reader must keep seeing its rows.
-    live_name = _live_name(index_dir) or "-"
     for pointer_path in (index_dir / live_name / KEYWORD_POINTER, index_dir / live_name / VECTOR_POINTER):
         if pointer_path.exists():
             entry = _Collection(pointer_path)
@@ -916,12 +916,13 @@ def _point_aliases(c, lineage: str, live: Path) -> None:
         if not pointer_path.exists():
             continue
         alias, target = f"searchkit_{lineage}_{side}", _Pointer.read(pointer_path).collection
-        existing = _call("list aliases", c.list_aliases, target).get("aliases", [])
-        if alias in existing:
+        if alias in _call("list aliases", c.list_aliases, target).get("aliases", []):
             continue
-        try:
-            c.alter_alias(target, alias)
-        except Exception:  # not there yet: create it  # noqa: BLE001
+        # Asked first rather than tried: a failed alter_alias is logged by pymilvus as an
+        # ERROR with a traceback, which would land in the output of every first build.
+        if alias in _call("list aliases", c.list_aliases).get("aliases", []):
+            _call("move alias", c.alter_alias, target, alias)
+        else:
             _call("create alias", c.create_alias, target, alias)
 
 
