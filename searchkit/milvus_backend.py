@@ -143,9 +143,13 @@ def close_all() -> None:
 
 
 def _connect(uri: str):
+    env = os.environ
+    # gRPC's C core logs keep-alive chatter (GOAWAY "too_many_pings" from milvus-lite's
+    # server) to stderr, into the CLI's output; read once, when gRPC starts. A user's own
+    # GRPC_VERBOSITY wins.
+    env.setdefault("GRPC_VERBOSITY", "NONE")
     from pymilvus import MilvusClient
 
-    env = os.environ
     kwargs = {k: v for k, v in (("token", env.get("SEARCHKIT_MILVUS_TOKEN")), ("user", env.get("SEARCHKIT_MILVUS_USER")),
                                 ("password", env.get("SEARCHKIT_MILVUS_PASSWORD")),
                                 ("db_name", env.get("SEARCHKIT_MILVUS_DB"))) if v}
