@@ -396,12 +396,12 @@ def _update_engine_metadata(previous, meta: store.MetaStore) -> None:
     try:
         ids = meta.all_doc_ids()
         chunks, keys = meta.chunks(ids), meta.file_keys_of_chunks(ids)
-        pairs = {(keys[d], c.speech_index) for d, c in chunks.items() if d in keys}
+        speech_of = {d: (keys[d], c.speech_index) for d, c in chunks.items() if d in keys}
+        pairs = set(speech_of.values())
         old, new = old_meta.speeches_of(pairs), meta.speeches_of(pairs)
     finally:
         old_meta.close()
-    changed = {d: new.get((keys[d], c.speech_index)) for d, c in chunks.items()
-               if d in keys and old.get((keys[d], c.speech_index)) != new.get((keys[d], c.speech_index))}
+    changed = {d: new.get(pair) for d, pair in speech_of.items() if old.get(pair) != new.get(pair)}
     if changed:
         MilvusKeywordIndex(previous.keyword_dir).update_metadata(changed)
         MilvusVectorIndex.load(previous.vectors_path).update_metadata(changed)

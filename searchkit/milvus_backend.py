@@ -34,7 +34,7 @@ from typing import Any, Callable, Collection
 
 import numpy as np
 
-from . import analysis, bigram_index
+from . import analysis, bigram_index, store
 from .errors import EngineError, IndexCorruptError
 from .fileutil import write_atomic
 from .keyword_index import KeywordWeights
@@ -838,7 +838,7 @@ def describe(generation_path: Path, count: bool = True) -> dict:
         found = entry.count_rows() if count else None
         collections.append({"side": side, "name": entry.name, "rows": entry.pointer.rows, "found": found,
                             "matches": None if found is None else found == entry.pointer.rows})
-    collections[1]["index_type"] = MilvusVectorIndex.load(generation_path / "vectors.faiss").index_type
+    collections[1]["index_type"] = MilvusVectorIndex.load(generation_path / store.VECTORS).index_type
     return {"name": ENGINE, "uri": uri if is_lite(uri) else uri.split("@")[-1], "lite": runs_lite(uri),
             "collections": collections}
 
